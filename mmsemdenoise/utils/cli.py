@@ -1,0 +1,60 @@
+"""Command-line options shared by ``tools/train.py`` and ``tools/test.py``.
+
+The flags and their meaning follow mmseg's and mmpretrain's tools, so that commands users already
+know work unchanged.
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``.
+
+    Args:
+        parser (argparse.ArgumentParser): Parser to extend in place.
+    """
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints '
+                        '(default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value pairs in xxx=yyy format, e.g. '
+        'train_cfg.max_iters=10 "model.noise.sigma=[0,55]" (no white space inside a value)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher (pytorch: one process per GPU, see tools/dist_train.sh)')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Read ``args.config`` and apply the common options to it.
+
+    Importing :mod:`mmsemdenoise` before this enables ``mmsemdenoise::`` bases.
+
+    Args:
+        args (argparse.Namespace): Parsed arguments with ``config``, ``work_dir``,
+            ``cfg_options``, ``launcher`` and ``local_rank``.
+
+    Returns:
+        Config: The merged config, with ``work_dir`` and ``launcher`` set.
+
+    Raises:
+        FileNotFoundError: If the config file does not exist.
+    """
+    if '::' not in args.config and not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    # work_dir priority: command line > config file > config name
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        name = osp.splitext(osp.basename(args.config.split('::')[-1]))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)
+    return cfg
