@@ -1,0 +1,237 @@
+"""The cascade: noisy image -> denoiser -> frozen task model, trained with the joint loss.
+
+The whole data flow of the plugin reads top to bottom in :meth:`DenoisingCascade.loss`:
+
+    clean    = PixelPreprocessor(batch)             (N, 3, H, W) float RGB in [0, 1]
+    noisy    = noise(clean)                         same, plus noise level (N,) in sigma/255
+    denoised = denoiser(noisy, level)               same, not clamped
+    task_in  = task_model.data_preprocessor(...)    the task's own mean/std, channel order, padding
+    losses   = joint_loss(denoised, clean, task_model.loss(task_in))
+
+Without a task model (or with ``task_weight=0``) it is stage-1 denoiser training.
+"""
+import os.path as osp
+import warnings
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+
+from mmsemdenoise.registry import MODELS
+from ..losses import distillation_loss
+from ..noise import image_seed
+from .frozen_task import freeze, load_task_checkpoint
+
+Images = Union[torch.Tensor, List[torch.Tensor]]
+ModuleCfg = Union[dict, nn.Module, None]
+TASK_TARGETS = ('labels', 'clean_prediction')
+
+
+def _build(cfg: ModuleCfg) -> Optional[nn.Module]:
+    return MODELS.build(cfg) if isinstance(cfg, dict) else cfg
+
+
+@MODELS.register_module()
+class DenoisingCascade(BaseModel):
+    """A trainable denoiser in front of an optional frozen mmseg/mmpretrain task model.
+
+    Args:
+        denoiser (dict | nn.Module | None): The denoiser; ``None`` passes the noisy image
+            through (the "noisy input" baseline).
+        noise (dict | nn.Module | None): Noise added to the clean images in training; ``None``
+            adds none. Defaults to None.
+        test_noise (dict | nn.Module | None): Noise at validation/test, drawn per image from a
+            seed derived from the image's id and ``eval_seed``, so every method and every run
+            sees the same noisy images. Defaults to ``noise``; ``dict(type='GaussianNoise',
+            sigma=0)`` evaluates clean inputs.
+        task_model (dict | BaseModel | None): The recognition model, e.g. an unmodified mmseg
+            ``model`` config (keep its ``_scope_``). It is frozen: no gradients for its weights,
+            always in eval mode. ``None`` gives stage-1 (denoiser-only) training.
+        task_checkpoint (str, optional): Local path or URL of the task model's weights, loaded
+            by :meth:`init_weights` (i.e. when the Runner starts training). Defaults to None.
+        task_checkpoint_strict (bool): Raise on missing/unexpected/mis-shaped task keys instead
+            of warning. Defaults to True.
+        loss (dict | nn.Module): The :class:`JointLoss`. Defaults to MSE only.
+        task_target (str): ``'labels'`` uses the task model's own losses on the dataset's
+            annotations; ``'clean_prediction'`` (label-free) uses the KL divergence between the
+            task model's outputs on the denoised and on the clean image. Defaults to 'labels'.
+        distill_temperature (float): Softmax temperature of the label-free loss. Defaults to 1.
+        eval_seed (int): Base seed of the per-image test noise. Defaults to 0.
+        data_preprocessor (dict, optional): Defaults to :class:`PixelPreprocessor` (BGR input).
+        init_cfg (dict, optional): Initialisation of the cascade. Defaults to None.
+    """
+
+    def __init__(self,
+                 denoiser: ModuleCfg,
+                 noise: ModuleCfg = None,
+                 test_noise: ModuleCfg = None,
+                 task_model: ModuleCfg = None,
+                 task_checkpoint: Optional[str] = None,
+                 task_checkpoint_strict: bool = True,
+                 loss: ModuleCfg = None,
+                 task_target: str = 'labels',
+                 distill_temperature: float = 1.0,
+                 eval_seed: int = 0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='PixelPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if task_target not in TASK_TARGETS:
+            raise ValueError(f'task_target must be one of {TASK_TARGETS}, got {task_target!r}')
+        self.denoiser = _build(denoiser)
+        self.noise = _build(noise)
+        self.test_noise = self.noise if test_noise is None else _build(test_noise)
+        self.task_model = _build(task_model)
+        if self.task_model is not None:
+            freeze(self.task_model)
+        self.task_checkpoint = task_checkpoint
+        self.task_checkpoint_strict = task_checkpoint_strict
+        self.joint_loss = _build(dict(type='JointLoss') if loss is None else loss)
+        self.task_target = task_target
+        self.distill_temperature = distill_temperature
+        self.eval_seed = eval_seed
+
+    # ---------------------------------------------------------------- set-up
+    def init_weights(self) -> None:
+        """Initialise the denoiser (its ``init_cfg``) and load the frozen task model.
+
+        The task model's own ``init_weights`` is never called: its weights come from
+        ``task_checkpoint``, not from its config's ImageNet initialisation.
+        """
+        if self.denoiser is not None and hasattr(self.denoiser, 'init_weights'):
+            self.denoiser.init_weights()
+        if self.task_model is not None:
+            if self.task_checkpoint:
+                load_task_checkpoint(self.task_model, self.task_checkpoint,
+                                     strict=self.task_checkpoint_strict)
+            else:
+                warnings.warn('DenoisingCascade: no task_checkpoint, the frozen task model '
+                              'keeps the weights it was built with')
+            freeze(self.task_model)
+        self._is_init = True
+
+    def train(self, mode: bool = True) -> 'DenoisingCascade':
+        """Set the training mode of the denoiser; the task model always stays in eval mode."""
+        super().train(mode)
+        if self.task_model is not None:
+            self.task_model.eval()
+        return self
+
+    # ------------------------------------------------------------ data flow
+    def forward(self,
+                inputs: Images,
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        """Run the cascade.
+
+        Args:
+            inputs (Tensor | list[Tensor]): (N, 3, H, W) float RGB in [0, 1] from
+                :class:`PixelPreprocessor` (a list of (3, H_i, W_i) when sizes differ).
+            data_samples (list, optional): The batch's data samples (labels, metainfo).
+            mode (str): ``'loss'`` -> dict of losses; ``'predict'`` -> data samples with the
+                task prediction (if any) and ``pred_img``/``gt_img`` (3, H, W) RGB in [0, 255];
+                ``'tensor'`` -> the denoiser's output on ``inputs`` taken as noisy images.
+        """
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.denoise(inputs)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def loss(self, inputs: Images, data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
+        """Training losses: ``loss_rec``, ``loss_task_*`` and logged extras ``task_*``."""
+        clean = inputs
+        noisy, level = self.add_noise(clean, self.noise)
+        denoised = self.denoise(noisy, level)
+        task_losses = None
+        if self.task_model is not None and self.joint_loss.uses_task:
+            task_losses = self.task_losses(_map(lambda x: x.clamp(0, 1), denoised), clean,
+                                           data_samples)
+        return self.joint_loss(denoised, clean, task_losses)
+
+    def predict(self, inputs: Images, data_samples: Optional[list] = None) -> list:
+        """Seeded test noise -> denoiser -> task prediction; keeps the images for PSNR/SSIM."""
+        if isinstance(inputs, list):  # sizes differ: one image at a time
+            samples = data_samples or [None] * len(inputs)
+            return [out for img, sample in zip(inputs, samples)
+                    for out in self.predict(img[None], None if sample is None else [sample])]
+        seeds = self._image_seeds(inputs.shape[0], data_samples)
+        noisy, level = self.add_noise(inputs, self.test_noise, seeds)
+        denoised = self.denoise(noisy, level).clamp(0, 1)
+        if self.task_model is not None:
+            batch = self._task_batch(denoised, data_samples, training=False)
+            results = self.task_model.predict(batch['inputs'], batch['data_samples'])
+        else:
+            results = data_samples or [BaseDataElement() for _ in range(inputs.shape[0])]
+        for result, pred, gt in zip(results, denoised, inputs):
+            result.pred_img = pred.detach() * 255
+            result.gt_img = gt * 255
+        return results
+
+    def add_noise(self,
+                  clean: Images,
+                  noise: Optional[nn.Module],
+                  seeds: Optional[Sequence[int]] = None):
+        """Add ``noise`` to clean images; returns ``(noisy, level)``, level (N,) in sigma/255."""
+        if noise is None:
+            n = clean.shape[0] if isinstance(clean, torch.Tensor) else len(clean)
+            ref = clean if isinstance(clean, torch.Tensor) else clean[0]
+            return clean, ref.new_zeros(n)
+        if isinstance(clean, torch.Tensor):
+            return noise(clean, seeds)
+        pairs = [noise(img[None], None if seeds is None else [seeds[i]])
+                 for i, img in enumerate(clean)]
+        return [p[0][0] for p in pairs], torch.cat([p[1] for p in pairs])
+
+    def denoise(self, noisy: Images, level: Optional[torch.Tensor] = None) -> Images:
+        """The denoiser on (N, 3, H, W) images in [0, 1]; identity when there is none."""
+        if self.denoiser is None:
+            return noisy
+        if isinstance(noisy, torch.Tensor):
+            return self.denoiser(noisy, level)
+        return [self.denoiser(img[None], None if level is None else level[i:i + 1])[0]
+                for i, img in enumerate(noisy)]
+
+    def task_losses(self, denoised: Images, clean: Images, data_samples: Optional[list]) -> dict:
+        """The frozen task model's losses on the denoised images (gradients reach the denoiser)."""
+        if self.task_target == 'labels':
+            batch = self._task_batch(denoised, data_samples, training=True)
+            return self.task_model.loss(batch['inputs'], batch['data_samples'])
+        with torch.no_grad():
+            teacher = self._task_logits(clean, data_samples)
+        student = self._task_logits(denoised, data_samples)
+        return {'loss_distill': distillation_loss(student, teacher, self.distill_temperature)}
+
+    # ------------------------------------------------------------- helpers
+    def _task_batch(self, images: Images, data_samples: Optional[list], training: bool) -> dict:
+        """Hand images in [0, 1] RGB to the task model's own data preprocessor."""
+        to_pipeline = self.data_preprocessor.to_pipeline_format
+        task_inputs = (to_pipeline(images) if isinstance(images, torch.Tensor) else
+                       [to_pipeline(img[None])[0] for img in images])
+        return self.task_model.data_preprocessor(
+            dict(inputs=task_inputs, data_samples=data_samples), training)
+
+    def _task_logits(self, images: Images, data_samples: Optional[list]) -> torch.Tensor:
+        batch = self._task_batch(images, data_samples, training=False)
+        return self.task_model(batch['inputs'], batch['data_samples'], mode='tensor')
+
+    def _image_seeds(self, n: int, data_samples: Optional[list]) -> List[int]:
+        """One seed per image from its id (``img_id`` or file name): batch-independent."""
+        if not data_samples:
+            return [image_seed(i, self.eval_seed) for i in range(n)]
+        keys = []
+        for i, sample in enumerate(data_samples):
+            meta = sample.metainfo if hasattr(sample, 'metainfo') else {}
+            key = meta.get('img_id') or (osp.basename(meta['img_path'])
+                                         if meta.get('img_path') else i)
+            keys.append(key)
+        return [image_seed(key, self.eval_seed) for key in keys]
+
+
+def _map(fn, images: Images) -> Images:
+    return fn(images) if isinstance(images, torch.Tensor) else [fn(img) for img in images]

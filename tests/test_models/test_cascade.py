@@ -1,0 +1,185 @@
+"""The cascade with REAL tiny mmseg and mmpretrain models: frozen task, joint loss, label-free."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import LabelData, PixelData
+
+from mmsemdenoise.registry import MODELS
+
+SIZE = 32
+SEG_MODEL = dict(
+    type='EncoderDecoder', _scope_='mmseg',
+    data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True, size=(SIZE, SIZE)),
+    backbone=dict(type='MobileNetV2', widen_factor=0.25, strides=(1, 2, 2, 1, 1, 1, 1),
+                  dilations=(1, 1, 1, 2, 2, 4, 4), out_indices=(1, 2, 4, 6),
+                  norm_cfg=dict(type='BN')),
+    decode_head=dict(type='FCNHead', in_channels=80, channels=16, num_convs=1, num_classes=3,
+                     in_index=3, norm_cfg=dict(type='BN')),
+    auxiliary_head=dict(type='FCNHead', in_channels=24, channels=8, num_convs=1, num_classes=3,
+                        in_index=2, norm_cfg=dict(type='BN'),
+                        loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4)),
+    test_cfg=dict(mode='whole'))
+CLS_MODEL = dict(
+    type='ImageClassifier', _scope_='mmpretrain',
+    data_preprocessor=dict(type='ClsDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], to_rgb=True),
+    backbone=dict(type='MobileNetV2', widen_factor=0.25),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=5, in_channels=1280))
+DENOISER = dict(type='ThreeScaleDenoiser', base_channels=8)
+
+
+def cascade_cfg(task_model, task_weight=0.02, **kwargs):
+    return dict(type='DenoisingCascade', denoiser=DENOISER,
+                noise=dict(type='GaussianNoise', sigma=25), task_model=copy.deepcopy(task_model),
+                loss=dict(type='JointLoss', task_weight=task_weight), **kwargs)
+
+
+def seg_batch(n=2, labels=True):
+    from mmseg.structures import SegDataSample
+    g = torch.Generator().manual_seed(0)
+    samples = []
+    for i in range(n):
+        s = SegDataSample(metainfo=dict(img_path=f'img_{i}.png', img_shape=(SIZE, SIZE),
+                                        ori_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE)))
+        if labels:
+            s.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, SIZE, SIZE), generator=g))
+        samples.append(s)
+    inputs = [torch.randint(0, 256, (3, SIZE, SIZE), generator=g, dtype=torch.uint8)
+              for _ in range(n)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def cls_batch(n=2, labels=True):
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(0)
+    samples = [DataSample(metainfo=dict(img_path=f'img_{i}.png')) for i in range(n)]
+    if labels:
+        for i, s in enumerate(samples):
+            s.set_gt_label(i % 5)
+    inputs = [torch.randint(0, 256, (3, SIZE, SIZE), generator=g, dtype=torch.uint8)
+              for _ in range(n)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def build(cfg):
+    init_default_scope('mmsemdenoise')
+    model = MODELS.build(ConfigDict(cfg))  # as from a config file (mmseg reads test_cfg.mode)
+    model.init_weights()
+    return model
+
+
+def task_state(model):
+    return {k: v.clone() for k, v in model.task_model.state_dict().items()}
+
+
+@pytest.mark.parametrize('task_model,make_batch', [(SEG_MODEL, seg_batch), (CLS_MODEL, cls_batch)],
+                         ids=['mmseg', 'mmpretrain'])
+def test_training_updates_denoiser_only(task_model, make_batch):
+    torch.manual_seed(0)
+    model = build(cascade_cfg(task_model))
+    model.train()
+    optim = build_optim_wrapper(model, dict(
+        constructor='TrainableParamsOptimWrapperConstructor',
+        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4)))
+    # the optimizer holds exactly the denoiser's parameters
+    in_optim = {id(p) for g in optim.optimizer.param_groups for p in g['params']}
+    assert in_optim == {id(p) for p in model.denoiser.parameters()}
+    task_before = task_state(model)
+    den_before = {k: v.clone() for k, v in model.denoiser.named_parameters()}
+    for _ in range(2):
+        log = model.train_step(make_batch(), optim)
+    assert not model.task_model.training  # eval mode kept while the cascade trains
+    for key, value in model.task_model.state_dict().items():  # params AND BN buffers
+        assert torch.equal(value, task_before[key]), f'task tensor {key} changed'
+    for name, param in model.denoiser.named_parameters():
+        assert not torch.equal(param, den_before[name]), f'denoiser parameter {name} unchanged'
+    assert all(p.grad is None for p in model.task_model.parameters())
+    assert 'loss_rec' in log and 'loss' in log
+    task_keys = [k for k in log if k.startswith('loss_task_')]
+    assert task_keys, log.keys()
+    if task_model is SEG_MODEL:
+        assert {'loss_task_decode.loss_ce', 'loss_task_aux.loss_ce', 'task_decode.acc_seg'} <= \
+            set(log)
+
+
+@pytest.mark.parametrize('task_model,make_batch', [(SEG_MODEL, seg_batch), (CLS_MODEL, cls_batch)],
+                         ids=['mmseg', 'mmpretrain'])
+@pytest.mark.parametrize('task_target', ['labels', 'clean_prediction'])
+def test_task_gradient_reaches_denoiser(task_model, make_batch, task_target):
+    model = build(cascade_cfg(task_model, task_weight=1.0, task_target=task_target))
+    model.joint_loss.rec_weight = 0.0  # only the task term
+    data = model.data_preprocessor(make_batch(labels=task_target == 'labels'), True)
+    losses = model(**data, mode='loss')
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    grads = [p.grad for p in model.denoiser.parameters()]
+    assert all(g is not None for g in grads)
+    assert sum(g.abs().sum() for g in grads) > 0
+    assert all(p.grad is None for p in model.task_model.parameters())
+    if task_target == 'clean_prediction':
+        assert set(k for k in losses if 'loss' in k) == {'loss_rec', 'loss_task_loss_distill'}
+
+
+def test_zero_lambda_is_stage_one():
+    torch.manual_seed(0)
+    cascade = build(cascade_cfg(SEG_MODEL, task_weight=0.0))
+    stage1 = build(dict(type='DenoisingCascade', denoiser=DENOISER,
+                        noise=dict(type='GaussianNoise', sigma=25)))
+    stage1.denoiser.load_state_dict(cascade.denoiser.state_dict())
+    batch = seg_batch()
+    data = cascade.data_preprocessor(batch, True)
+    torch.manual_seed(1)
+    with_task = cascade(**data, mode='loss')
+    torch.manual_seed(1)
+    without_task = stage1(**data, mode='loss')
+    assert set(with_task) == {'loss_rec'}
+    assert torch.allclose(with_task['loss_rec'], without_task['loss_rec'])
+
+
+def test_predict_is_seeded_and_keeps_images():
+    model = build(cascade_cfg(SEG_MODEL)).eval()
+    data = model.data_preprocessor(seg_batch(), False)
+    with torch.no_grad():
+        first = model(**data, mode='predict')
+        # another batch composition: the same image gets the same noise
+        single = model(data['inputs'][1:], data['data_samples'][1:], mode='predict')
+    assert first[0].pred_sem_seg.data.shape == (1, SIZE, SIZE)
+    # same noise; the conv results differ only by float rounding between batch sizes
+    assert torch.allclose(first[1].pred_img, single[0].pred_img, atol=1e-3)
+    assert first[0].pred_img.min() >= 0 and first[0].pred_img.max() <= 255
+    assert torch.equal(first[0].gt_img, data['inputs'][0] * 255)
+
+
+def test_task_checkpoint_loaded_and_mismatch_reported(tmp_path):
+    source = build(cascade_cfg(SEG_MODEL))
+    for p in source.task_model.parameters():
+        torch.nn.init.normal_(p)
+    path = tmp_path / 'task.pth'
+    torch.save({'state_dict': source.task_model.state_dict(), 'meta': {}}, path)
+    model = build(cascade_cfg(SEG_MODEL, task_checkpoint=str(path)))
+    for key, value in source.task_model.state_dict().items():
+        assert torch.equal(model.task_model.state_dict()[key], value), key
+    assert all(not p.requires_grad for p in model.task_model.parameters())
+
+    broken = dict(source.task_model.state_dict())
+    broken.pop('decode_head.conv_seg.weight')
+    torch.save({'state_dict': broken}, path)
+    with pytest.raises(KeyError, match='missing keys: decode_head.conv_seg.weight'):
+        build(cascade_cfg(SEG_MODEL, task_checkpoint=str(path)))
+
+
+def test_mixed_size_batch_trains():
+    model = build(cascade_cfg(SEG_MODEL)).train()
+    batch = seg_batch()
+    batch['inputs'][1] = batch['inputs'][1][:, :24, :28]
+    batch['data_samples'][1].gt_sem_seg = PixelData(data=torch.zeros(1, 24, 28, dtype=torch.long))
+    data = model.data_preprocessor(batch, True)
+    assert isinstance(data['inputs'], list)
+    losses = model(**data, mode='loss')
+    assert torch.isfinite(losses['loss_rec']) and 'loss_task_decode.loss_ce' in losses
