@@ -18,9 +18,14 @@ model = dict(
     backbone=dict(norm_cfg=norm_cfg),
     decode_head=dict(num_classes=num_classes, norm_cfg=norm_cfg,
                      loss_decode=dict(loss, loss_weight=1.0)),
+    # lists replace (not merge with) the base's, so the auxiliary heads are written in full
     auxiliary_head=[
-        dict(num_classes=num_classes, norm_cfg=norm_cfg, loss_decode=dict(loss, loss_weight=0.4)),
-        dict(num_classes=num_classes, norm_cfg=norm_cfg, loss_decode=dict(loss, loss_weight=0.4)),
+        dict(type='FCNHead', in_channels=128, channels=32, num_convs=1, num_classes=num_classes,
+             in_index=-2, norm_cfg=norm_cfg, concat_input=False, align_corners=False,
+             loss_decode=dict(loss, loss_weight=0.4)),
+        dict(type='FCNHead', in_channels=64, channels=32, num_convs=1, num_classes=num_classes,
+             in_index=-3, norm_cfg=norm_cfg, concat_input=False, align_corners=False,
+             loss_decode=dict(loss, loss_weight=0.4)),
     ])
 
 # half resolution: 240x180 images, random scale 0.5-2, crops of 180x240
