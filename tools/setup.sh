@@ -61,6 +61,18 @@ fi
 ln -sfn "$venv" "$repo/.venv"
 log "installed mmsemdenoise into $venv (linked as .venv)"
 
+# The configs read data from ./data (the OpenMMLab convention). Link the shared data sets there
+# when ../shared is beside the clone; never replace something the user put in data/.
+shared="$repo/../shared/data"
+mkdir -p "$repo/data"
+for pair in "denoise:$shared/denoise" "CamVid:$shared/segment/CamVid"; do
+  name=${pair%%:*} target=${pair#*:}
+  if [ -d "$target" ] && [ ! -e "$repo/data/$name" ]; then
+    ln -s "$(cd "$target" && pwd)" "$repo/data/$name"
+    log "linked data/$name -> $target"
+  fi
+done
+
 if [ "$run_demo" = 1 ]; then
   cd "$repo"
   "$venv/bin/python" tools/demo.py

@@ -1,0 +1,36 @@
+# Denoiser training on BSD400 (400 clean colour images, "CBSD400"), validation on CBSD68.
+# Images load as uint8 BGR; the model's PixelPreprocessor turns them into RGB in [0, 1].
+# `data/denoise` holds BSD400/, CBSD68/, Kodak24/ (tools/setup.sh links ../shared there).
+data_root = 'data/denoise'
+patch_size = 64
+meta_keys = ('img_path', 'img_id', 'ori_shape', 'img_shape')
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmpretrain.RandomCrop', crop_size=patch_size, pad_if_needed=True,
+         padding_mode='reflect'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomRot90'),  # with the flip: all 8 rotations/reflections
+    dict(type='mmpretrain.PackInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmpretrain.PackInputs', meta_keys=meta_keys),
+]
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type='CleanImageFolder', data_root=data_root,
+                 data_prefix=dict(img_path='BSD400'), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='CleanImageFolder', data_root=data_root,
+                 data_prefix=dict(img_path='CBSD68'), pipeline=test_pipeline, test_mode=True))
+test_dataloader = val_dataloader
+# the literature protocol: RGB, 0-255, prediction rounded to uint8, whole image, mean over images
+val_evaluator = [dict(type='PSNR'), dict(type='SSIM')]
+test_evaluator = val_evaluator

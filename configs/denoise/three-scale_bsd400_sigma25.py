@@ -1,0 +1,17 @@
+# Stage 1, full protocol (GPU): the paper's denoiser on BSD400 patches at sigma = 25.
+# 100k iterations of 64 patches of 64x64 (~ the pixels per step of DnCNN's 128 x 40x40),
+# Adam, cosine learning rate 1e-3 -> 1e-6. Validation on CBSD68 with the same, seeded, noise.
+_base_ = [
+    '../_base_/models/three_scale_denoiser.py',
+    '../_base_/datasets/bsd400_denoise.py',
+    '../_base_/default_runtime.py',
+]
+sigma = 25
+model = dict(noise=dict(sigma=sigma))
+max_iters = 100000
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-6, by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5000)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(checkpoint=dict(save_best='denoise/psnr', rule='greater'))
