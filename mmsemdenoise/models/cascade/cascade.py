@@ -49,6 +49,10 @@ class DenoisingCascade(BaseModel):
         task_model (dict | BaseModel | None): The recognition model, e.g. an unmodified mmseg
             ``model`` config (keep its ``_scope_``). It is frozen: no gradients for its weights,
             always in eval mode. ``None`` gives stage-1 (denoiser-only) training.
+        task_data_preprocessor (dict, optional): The task model's data preprocessor, for
+            upstream configs that keep it outside ``model`` (mmpretrain's top-level
+            ``data_preprocessor``, which its Runner merges into the model). Used only when
+            ``task_model`` has none. Defaults to None.
         task_checkpoint (str, optional): Local path or URL of the task model's weights, loaded
             by :meth:`init_weights` (i.e. when the Runner starts training). Defaults to None.
         task_checkpoint_strict (bool): Raise on missing/unexpected/mis-shaped task keys instead
@@ -71,6 +75,7 @@ class DenoisingCascade(BaseModel):
                  noise: ModuleCfg = None,
                  test_noise: ModuleCfg = None,
                  task_model: ModuleCfg = None,
+                 task_data_preprocessor: Optional[dict] = None,
                  task_checkpoint: Optional[str] = None,
                  task_checkpoint_strict: bool = True,
                  loss: ModuleCfg = None,
@@ -91,6 +96,9 @@ class DenoisingCascade(BaseModel):
             self.denoiser.to(memory_format=self.memory_format)
         self.noise = _build(noise)
         self.test_noise = self.noise if test_noise is None else _build(test_noise)
+        if isinstance(task_model, dict) and task_data_preprocessor is not None:
+            task_model = dict(task_model)
+            task_model.setdefault('data_preprocessor', task_data_preprocessor)
         self.task_model = _build(task_model)
         if self.task_model is not None:
             freeze(self.task_model)
@@ -209,10 +217,18 @@ class DenoisingCascade(BaseModel):
         if self.task_target == 'labels':
             batch = self._task_batch(denoised, data_samples, training=True)
             return self.task_model.loss(batch['inputs'], batch['data_samples'])
+        if isinstance(denoised, list):  # sizes differ: the task model takes one size per batch
+            pairs = [self._distill(d[None], c[None], None if s is None else [s]) for d, c, s in
+                     zip(denoised, clean, data_samples or [None] * len(denoised))]
+            return {'loss_distill': torch.stack(pairs).mean()}
+        return {'loss_distill': self._distill(denoised, clean, data_samples)}
+
+    def _distill(self, denoised: torch.Tensor, clean: torch.Tensor,
+                 data_samples: Optional[list]) -> torch.Tensor:
         with torch.no_grad():
             teacher = self._task_logits(clean, data_samples)
         student = self._task_logits(denoised, data_samples)
-        return {'loss_distill': distillation_loss(student, teacher, self.distill_temperature)}
+        return distillation_loss(student, teacher, self.distill_temperature)
 
     # ------------------------------------------------------------- helpers
     def _task_batch(self, images: Images, data_samples: Optional[list], training: bool) -> dict:
