@@ -96,3 +96,20 @@ def test_mim_train(tmp_path):
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (work / 'iter_1.pth').is_file()
+
+
+@pytest.mark.slow
+def test_mmseg_own_train_tool_with_custom_imports(tmp_path):
+    """mmseg's tools/train.py runs our configs when they import the plugin (custom_imports)."""
+    import mmseg
+    mmseg_train = Path(mmseg.__file__).parent / '.mim' / 'tools' / 'train.py'
+    if not mmseg_train.is_file():
+        pytest.skip(f'mmseg was installed without its tools ({mmseg_train})')
+    data = make_camvid(tmp_path / 'CamVid')
+    (tmp_path / 'cfg.py').write_text(
+        f"_base_ = '{REPO / 'configs' / CONFIG}'\n"
+        "custom_imports = dict(imports=['mmsemdenoise'], allow_failed_imports=False)\n")
+    work = tmp_path / 'work'
+    run([str(mmseg_train), str(tmp_path / 'cfg.py'), '--work-dir', str(work),
+         '--cfg-options', *tiny_run_options(data, max_iters=1)], cwd=tmp_path)
+    assert (work / 'iter_1.pth').is_file()
