@@ -1,0 +1,14 @@
+"""Denoising networks: the paper's multi-scale network and the DnCNN/FFDNet baselines.
+
+All share ``forward(noisy (N, 3, H, W) in [0, 1], noise_level (N,) in sigma/255 or None)``.
+"""
+from .blocks import BottleneckBlock, ConvBNReLU
+from .dncnn import DnCNN
+from .ffdnet import FFDNet
+from .matlab_weights import build_from_matlab, load_matlab_state_dict
+from .three_scale import ThreeScaleDenoiser
+
+__all__ = [
+    'BottleneckBlock', 'ConvBNReLU', 'DnCNN', 'FFDNet', 'ThreeScaleDenoiser',
+    'build_from_matlab', 'load_matlab_state_dict'
+]

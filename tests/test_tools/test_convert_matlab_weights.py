@@ -1,0 +1,73 @@
+"""tools/convert_matlab_weights.py: checkpoint content, mmengine loading, overwrite, errors."""
+import importlib.util
+
+import pytest
+import torch
+from conftest import REPO_ROOT, shared_path
+from mmengine.runner import load_checkpoint
+
+from mmsemdenoise.models.denoisers import build_from_matlab
+from mmsemdenoise.registry import MODELS
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location(
+        'convert_matlab_weights', REPO_ROOT / 'tools' / 'convert_matlab_weights.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('name,arch', [('CDnCNN_color_sigma50.mat', 'dncnn'),
+                                       ('FFDNet_color.mat', 'ffdnet')])
+def test_checkpoint_loads_into_the_registered_model(tmp_path, name, arch):
+    src = shared_path(f'weights/{name}')
+    dst = tmp_path / 'out' / f'{arch}.pth'
+    assert _tool().main([str(src), str(dst), '--arch', arch]) == 0
+    ckpt = torch.load(dst, map_location='cpu', weights_only=True)
+    meta = ckpt['meta']
+    assert meta['source'] == name and meta['arch'] == arch and len(meta['source_sha256']) == 64
+    model = MODELS.build(meta['model_cfg'])
+    load_checkpoint(model, str(dst), map_location='cpu', strict=True)
+    reference = build_from_matlab(str(src))
+    noisy = torch.rand(1, 3, 12, 10)
+    sigma = torch.tensor([50 / 255])
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(noisy, sigma), reference(noisy, sigma))
+
+
+def test_refuses_to_overwrite_without_force(tmp_path, capsys):
+    src = str(shared_path('weights/CDnCNN_color_sigma15.mat'))
+    dst = tmp_path / 'ckpt.pth'
+    dst.write_bytes(b'keep me')
+    tool = _tool()
+    assert tool.main([src, str(dst), '--arch', 'dncnn']) == 1
+    assert 'exists; pass --force' in capsys.readouterr().err
+    assert dst.read_bytes() == b'keep me'
+    assert tool.main([src, str(dst), '--arch', 'dncnn', '--force']) == 0
+    assert 'state_dict' in torch.load(dst, weights_only=True)
+
+
+def test_clear_errors(tmp_path, capsys):
+    tool = _tool()
+    dst = tmp_path / 'ckpt.pth'
+    assert tool.main([str(tmp_path / 'missing.mat'), str(dst), '--arch', 'dncnn']) == 1
+    assert 'not found' in capsys.readouterr().err
+    src = str(shared_path('weights/FFDNet_color.mat'))
+    assert tool.main([src, str(dst), '--arch', 'dncnn']) == 1
+    assert "are arch='ffdnet'" in capsys.readouterr().err
+    assert not dst.exists()
+    with pytest.raises(SystemExit):
+        tool.main([src, str(dst), '--arch', 'unet'])
+
+
+def test_config_init_cfg_loads_the_checkpoint(tmp_path):
+    src = shared_path('weights/CDnCNN_color_sigma25.mat')
+    dst = tmp_path / 'cdncnn_sigma25.pth'
+    assert _tool().main([str(src), str(dst), '--arch', 'dncnn']) == 0
+    model = MODELS.build(dict(type='DnCNN', num_layers=20, bn=False,
+                              init_cfg=dict(type='Pretrained', checkpoint=str(dst))))
+    model.init_weights()
+    reference = build_from_matlab(str(src))
+    for key, value in reference.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key

@@ -1,0 +1,89 @@
+"""Convert the official MatConvNet DnCNN / FFDNet weights (MATLAB v7.3 ``.mat``) to a checkpoint.
+
+Usage::
+
+    python tools/convert_matlab_weights.py CDnCNN_color_sigma25.mat cdncnn_sigma25.pth --arch dncnn
+    python tools/convert_matlab_weights.py FFDNet_color.mat ffdnet_color.pth --arch ffdnet
+
+The output is an mmengine-style checkpoint ``{'state_dict': ..., 'meta': {...}}``; load it with
+``mmengine.runner.load_checkpoint`` into the model ``meta['model_cfg']`` describes (batch norm is
+folded in the released weights, hence ``bn=False``), or from a config::
+
+    denoiser=dict(type='DnCNN', num_layers=20, bn=False,
+                  init_cfg=dict(type='Pretrained', checkpoint='cdncnn_sigma25.pth'))
+"""
+import argparse
+import hashlib
+import os
+import sys
+from typing import List, Optional
+
+import torch
+
+from mmsemdenoise.models.denoisers.matlab_weights import ARCHS, load_matlab_state_dict
+from mmsemdenoise.version import __version__
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('src', help='MatConvNet .mat file (MATLAB v7.3 / HDF5)')
+    parser.add_argument('dst', help='checkpoint to write (.pth)')
+    parser.add_argument('--arch', required=True, choices=ARCHS, help='network in the file')
+    parser.add_argument('--force', action='store_true', help='overwrite an existing dst')
+    return parser.parse_args(argv)
+
+
+def sha256(path: str) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def convert(src: str, dst: str, arch: str, force: bool = False) -> dict:
+    """Convert ``src`` and write the checkpoint to ``dst``.
+
+    Args:
+        src (str): MatConvNet ``.mat`` file.
+        dst (str): Output checkpoint path; its folder is created if needed.
+        arch (str): ``'dncnn'`` or ``'ffdnet'``.
+        force (bool): Overwrite an existing ``dst``. Defaults to False.
+
+    Returns:
+        dict: The ``meta`` written into the checkpoint.
+
+    Raises:
+        FileExistsError: If ``dst`` exists and ``force`` is False.
+        FileNotFoundError, ValueError: From :func:`load_matlab_state_dict`.
+    """
+    if os.path.exists(dst) and not force:
+        raise FileExistsError(f'{dst} exists; pass --force to overwrite it')
+    state_dict, model_cfg = load_matlab_state_dict(src, arch)
+    meta = dict(
+        source=os.path.basename(src),
+        source_sha256=sha256(src),
+        arch=arch,
+        model_cfg=model_cfg,
+        converter=f'mmsemdenoise {__version__} tools/convert_matlab_weights.py')
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    torch.save(dict(state_dict=state_dict, meta=meta), dst)
+    return meta
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 error)."""
+    args = parse_args(argv)
+    try:
+        meta = convert(args.src, args.dst, args.arch, args.force)
+    except (FileExistsError, FileNotFoundError, ValueError, ImportError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    print(f'wrote {args.dst}: {meta["arch"]} from {meta["source"]}, model {meta["model_cfg"]}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
