@@ -24,7 +24,9 @@ class BuildPyWithMim(build_py):
         os.makedirs(mim_dir, exist_ok=True)
         for item in MIM_ITEMS:
             src, dst = os.path.join(here, item), os.path.join(mim_dir, item)
-            if os.path.isdir(dst):
+            if os.path.islink(dst) or os.path.isfile(dst):
+                os.remove(dst)
+            elif os.path.isdir(dst):
                 shutil.rmtree(dst)
             if os.path.isdir(src):
                 shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))

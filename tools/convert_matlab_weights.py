@@ -4,6 +4,8 @@ Usage::
 
     python tools/convert_matlab_weights.py CDnCNN_color_sigma25.mat cdncnn_sigma25.pth --arch dncnn
     python tools/convert_matlab_weights.py FFDNet_color.mat ffdnet_color.pth --arch ffdnet
+    python tools/convert_matlab_weights.py CDnCNN_color_sigma25.mat cdncnn_sigma25.pth \
+        --arch dncnn --prefix denoiser.   # a cascade checkpoint, for tools/test.py CONFIG CKPT
 
 The output is an mmengine-style checkpoint ``{'state_dict': ..., 'meta': {...}}``; load it with
 ``mmengine.runner.load_checkpoint`` into the model ``meta['model_cfg']`` describes (batch norm is
@@ -30,6 +32,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('src', help='MatConvNet .mat file (MATLAB v7.3 / HDF5)')
     parser.add_argument('dst', help='checkpoint to write (.pth)')
     parser.add_argument('--arch', required=True, choices=ARCHS, help='network in the file')
+    parser.add_argument('--prefix', default='',
+                        help="prepend this to every key, e.g. 'denoiser.' to load the file as a "
+                        'DenoisingCascade checkpoint (tools/test.py, load_from)')
     parser.add_argument('--force', action='store_true', help='overwrite an existing dst')
     return parser.parse_args(argv)
 
@@ -43,7 +48,7 @@ def sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def convert(src: str, dst: str, arch: str, force: bool = False) -> dict:
+def convert(src: str, dst: str, arch: str, force: bool = False, prefix: str = '') -> dict:
     """Convert ``src`` and write the checkpoint to ``dst``.
 
     Args:
@@ -51,6 +56,8 @@ def convert(src: str, dst: str, arch: str, force: bool = False) -> dict:
         dst (str): Output checkpoint path; its folder is created if needed.
         arch (str): ``'dncnn'`` or ``'ffdnet'``.
         force (bool): Overwrite an existing ``dst``. Defaults to False.
+        prefix (str): Prepended to every key (``'denoiser.'`` for a cascade checkpoint).
+            Defaults to ''.
 
     Returns:
         dict: The ``meta`` written into the checkpoint.
@@ -62,11 +69,13 @@ def convert(src: str, dst: str, arch: str, force: bool = False) -> dict:
     if os.path.exists(dst) and not force:
         raise FileExistsError(f'{dst} exists; pass --force to overwrite it')
     state_dict, model_cfg = load_matlab_state_dict(src, arch)
+    state_dict = {prefix + k: v for k, v in state_dict.items()}
     meta = dict(
         source=os.path.basename(src),
         source_sha256=sha256(src),
         arch=arch,
         model_cfg=model_cfg,
+        key_prefix=prefix,
         converter=f'mmsemdenoise {__version__} tools/convert_matlab_weights.py')
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state_dict, meta=meta), dst)
@@ -77,7 +86,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error)."""
     args = parse_args(argv)
     try:
-        meta = convert(args.src, args.dst, args.arch, args.force)
+        meta = convert(args.src, args.dst, args.arch, args.force, args.prefix)
     except (FileExistsError, FileNotFoundError, ValueError, ImportError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1

@@ -58,6 +58,11 @@ fi
 
 # The package itself (always reinstalled: it is this checkout).
 "$pip" install --no-build-isolation "$repo[tests]"
+rm -rf "$repo/build" "$repo"/*.egg-info  # build leftovers would shadow the install's metadata
+# mmengine finds `mmsemdenoise::` configs in the package's .mim folder; link it in the checkout
+# too (as mmpretrain does for develop installs), for code run with the checkout on sys.path.
+mkdir -p "$repo/mmsemdenoise/.mim"
+for item in configs tools model-index.yml; do ln -sfn "../../$item" "$repo/mmsemdenoise/.mim/$item"; done
 ln -sfn "$venv" "$repo/.venv"
 log "installed mmsemdenoise into $venv (linked as .venv)"
 
@@ -65,7 +70,7 @@ log "installed mmsemdenoise into $venv (linked as .venv)"
 # when ../shared is beside the clone; never replace something the user put in data/.
 shared="$repo/../shared/data"
 mkdir -p "$repo/data"
-for pair in "denoise:$shared/denoise" "CamVid:$shared/segment/CamVid"; do
+for pair in "denoise:$shared/denoise" "CamVid:$shared/segment/CamVid" "weights:$shared/weights"; do
   name=${pair%%:*} target=${pair#*:}
   if [ -d "$target" ] && [ ! -e "$repo/data/$name" ]; then
     ln -s "$(cd "$target" && pwd)" "$repo/data/$name"

@@ -71,3 +71,16 @@ def test_config_init_cfg_loads_the_checkpoint(tmp_path):
     reference = build_from_matlab(str(src))
     for key, value in reference.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_prefix_makes_a_cascade_checkpoint(tmp_path):
+    """``--prefix denoiser.`` loads strictly into a DenoisingCascade (tools/test.py, load_from)."""
+    from mmengine.registry import init_default_scope
+    src = shared_path('weights/CDnCNN_color_sigma25.mat')
+    dst = tmp_path / 'cascade.pth'
+    assert _tool().main([str(src), str(dst), '--arch', 'dncnn', '--prefix', 'denoiser.']) == 0
+    ckpt = torch.load(dst, map_location='cpu', weights_only=True)
+    assert all(k.startswith('denoiser.') for k in ckpt['state_dict'])
+    init_default_scope('mmsemdenoise')
+    cascade = MODELS.build(dict(type='DenoisingCascade', denoiser=ckpt['meta']['model_cfg']))
+    load_checkpoint(cascade, str(dst), map_location='cpu', strict=True)
