@@ -183,3 +183,15 @@ def test_mixed_size_batch_trains():
     assert isinstance(data['inputs'], list)
     losses = model(**data, mode='loss')
     assert torch.isfinite(losses['loss_rec']) and 'loss_task_decode.loss_ce' in losses
+
+
+def test_loss_under_autocast():
+    """AMP-safe data flow: noise, denoiser, task model and losses under autocast (bf16 on CPU)."""
+    model = build(cascade_cfg(SEG_MODEL, task_weight=1.0)).train()
+    data = model.data_preprocessor(seg_batch(), True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(**data, mode='loss')
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    assert all(p.grad is not None for p in model.denoiser.parameters())
