@@ -17,8 +17,10 @@ from mmengine.runner.checkpoint import CheckpointLoader
 MapLocation = Optional[Union[str, torch.device, Callable]]
 
 
-def load_trusted_local_checkpoint(filename: str, map_location: MapLocation = None) -> dict:
+def load_from_trusted_local(filename: str, map_location: MapLocation = None) -> dict:
     """Load a local checkpoint file, allowing the Python objects mmengine stores in it.
+
+    (Named ``load_from_*`` like mmengine's loaders, whose log line prints the name's tail.)
 
     Args:
         filename (str): Path of the checkpoint (``file://`` prefix accepted).
@@ -39,5 +41,5 @@ def load_trusted_local_checkpoint(filename: str, map_location: MapLocation = Non
 
 
 def register_trusted_local_loader() -> None:
-    """Make mmengine's loader for plain paths use :func:`load_trusted_local_checkpoint`."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_trusted_local_checkpoint, force=True)
+    """Make mmengine's loader for plain paths use :func:`load_from_trusted_local`."""
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_trusted_local, force=True)

@@ -6,7 +6,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
 import mmsemdenoise  # noqa: F401 (registers the loader)
-from mmsemdenoise.utils import load_trusted_local_checkpoint
+from mmsemdenoise.utils import load_from_trusted_local
 
 
 def test_mmengine_style_checkpoint_loads(tmp_path):
@@ -19,7 +19,7 @@ def test_mmengine_style_checkpoint_loads(tmp_path):
     with pytest.raises(Exception, match='weights_only|Unsupported global'):
         torch.load(path)
     # ... mmengine's plain-path loader is ours now
-    assert CheckpointLoader._get_checkpoint_loader(str(path)) is load_trusted_local_checkpoint
+    assert CheckpointLoader._get_checkpoint_loader(str(path)) is load_from_trusted_local
     loaded = _load_checkpoint(str(path), map_location='cpu')
     assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
     assert isinstance(loaded['message_hub']['log_scalars']['loss'], HistoryBuffer)
@@ -27,4 +27,4 @@ def test_mmengine_style_checkpoint_loads(tmp_path):
 
 def test_missing_file_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        load_trusted_local_checkpoint(str(tmp_path / 'nope.pth'))
+        load_from_trusted_local(str(tmp_path / 'nope.pth'))
