@@ -11,8 +11,10 @@ from mmsemdenoise.utils import load_from_trusted_local
 
 def test_mmengine_style_checkpoint_loads(tmp_path):
     path = tmp_path / 'ckpt.pth'
+    buffer = HistoryBuffer()
+    buffer.update(1.0)
     ckpt = dict(state_dict={'w': torch.ones(2)},
-                message_hub=dict(log_scalars={'loss': HistoryBuffer([1.0])}),
+                message_hub=dict(log_scalars={'loss': buffer}),
                 meta=dict(seed=np.int64(3)))
     torch.save(ckpt, path)
     # torch's own default refuses it ...
