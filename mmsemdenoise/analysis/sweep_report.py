@@ -1,0 +1,212 @@
+"""Files of a noise sweep: Markdown table, CSV, metric-vs-sigma plots and example image grids.
+
+Plots use matplotlib's object-oriented API on the Agg canvas (no pyplot, no display, no global
+backend change).
+"""
+import csv
+import math
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+IMAGE_METRICS = ('denoise/psnr', 'denoise/ssim')
+
+
+def metric_columns(rows: Sequence[dict]) -> List[str]:
+    """The metric keys of a sweep: the task metrics as the evaluator reported them, then PSNR/SSIM.
+
+    Args:
+        rows (Sequence[dict]): Rows of :func:`~mmsemdenoise.analysis.noise_sweep.run_sweep`.
+
+    Returns:
+        list[str]: e.g. ``['aAcc', 'mIoU', 'mAcc', 'denoise/psnr', 'denoise/ssim']``.
+    """
+    keys: List[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in ('variant', 'sigma') and k not in keys]
+    return [k for k in keys if k not in IMAGE_METRICS] + [k for k in IMAGE_METRICS if k in keys]
+
+
+def _decimals(rows: Sequence[dict], column: str) -> int:
+    """4 decimals for a column of values within [-1, 1] (SSIM, fractions), 2 for the rest."""
+    values = [abs(float(row[column])) for row in rows if column in row]
+    finite = [v for v in values if math.isfinite(v)]
+    return 4 if finite and max(finite) <= 1 + 1e-6 else 2
+
+
+def _fmt(value: float, decimals: int) -> str:
+    value = float(value)
+    return str(value) if not math.isfinite(value) else f'{value:.{decimals}f}'
+
+
+def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """Format the rows as a Markdown table (``variant | sigma | metrics...``)."""
+    header = ['variant', 'sigma', *columns]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    decimals = {c: _decimals(rows, c) for c in columns}
+    for row in rows:
+        cells = [row['variant'], f'{row["sigma"]:g}'] + [
+            _fmt(row.get(c, float('nan')), decimals[c]) for c in columns]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def write_csv(rows: Sequence[dict], columns: Sequence[str], path: str) -> None:
+    """Write the rows with full precision (``inf`` where PSNR is infinite)."""
+    with open(path, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['variant', 'sigma', *columns])
+        for row in rows:
+            writer.writerow([row['variant'], f'{row["sigma"]:g}',
+                             *[repr(float(row.get(c, float('nan')))) for c in columns]])
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_metric(rows: Sequence[dict], metric: str, path: str, title: str = '') -> None:
+    """One line per variant: ``metric`` against sigma (``clean`` dashed; inf values left out).
+
+    Args:
+        rows (Sequence[dict]): The sweep rows.
+        metric (str): A metric key of the rows.
+        path (str): Output PNG.
+        title (str): Figure title. Defaults to ''.
+    """
+    fig = _figure(6.4, 4.2)
+    ax = fig.add_subplot()
+    for variant in dict.fromkeys(row['variant'] for row in rows):
+        points = [(row['sigma'], float(row.get(metric, float('nan')))) for row in rows
+                  if row['variant'] == variant]
+        x, y = zip(*points)
+        y = [v if math.isfinite(v) else float('nan') for v in y]
+        ax.plot(x, y, '--' if variant == 'clean' else '-o', label=variant, markersize=4)
+    ax.set_xlabel('Gaussian noise sigma (0-255)')
+    ax.set_ylabel(metric)
+    ax.set_title(title or f'{metric} vs noise level')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def colorize(mask: np.ndarray, palette: Optional[Sequence[Sequence[int]]]) -> np.ndarray:
+    """Colour a label map with the dataset palette; labels outside it (255: ignored) are black.
+
+    Args:
+        mask (np.ndarray): (H, W) integer labels.
+        palette (Sequence[Sequence[int]], optional): RGB colour of each class; None draws a
+            fixed random one.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB.
+    """
+    if palette is None:
+        palette = np.random.default_rng(0).integers(0, 256, (256, 3))
+    colors = np.zeros((256, 3), np.uint8)
+    palette = np.asarray(palette, np.uint8)[:256]
+    colors[:len(palette)] = palette
+    colors[255] = 0
+    return colors[np.clip(mask, 0, 255).astype(np.int64)]
+
+
+def _class_name(classes: Sequence[str], label: int) -> str:
+    """The first synonym of a class name (ImageNet's are lists), at most 24 characters."""
+    return classes[label].split(',')[0][:24] if 0 <= label < len(classes) else str(label)
+
+
+def example_grid(examples: Dict[str, List[dict]],
+                 metainfo: dict,
+                 path: str,
+                 title: str = '') -> None:
+    """Grid of example images: noisy | each denoiser | clean; masks or labels under them.
+
+    Args:
+        examples (dict[str, list[dict]]): Variant -> examples (``ExampleCollector``); drawn in
+            the order ``noisy``, the denoisers as given, ``clean``.
+        metainfo (dict): The test dataset's metainfo (``classes``, ``palette``).
+        path (str): Output PNG.
+        title (str): Figure title. Defaults to ''.
+    """
+    order = ([v for v in ('noisy', ) if v in examples] +
+             [v for v in examples if v not in ('noisy', 'clean')] +
+             [v for v in ('clean', ) if v in examples])
+    n_images = min(len(examples[v]) for v in order)
+    if n_images == 0:
+        return
+    first = examples[order[0]][0]
+    segmentation = first['pred_mask'] is not None
+    classes = metainfo.get('classes') or ()
+    n_cols = len(order) + (1 if segmentation else 0)
+    rows_per_image = 2 if segmentation else 1
+    height, width = first['image'].shape[:2]
+    cell = 2.2
+    fig = _figure(cell * n_cols, cell * height / width * rows_per_image * n_images + 0.6)
+    axes = fig.subplots(rows_per_image * n_images, n_cols, squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    for i in range(n_images):
+        top = i * rows_per_image
+        for j, variant in enumerate(order):
+            example = examples[variant][i]
+            ax = axes[top, j]
+            ax.imshow(example['image'])
+            if i == 0:
+                ax.set_title(variant, fontsize=9)
+            if segmentation:
+                axes[top + 1, j].imshow(colorize(example['pred_mask'], metainfo.get('palette')),
+                                        interpolation='nearest')
+            elif example['pred_label'] is not None:
+                label, gt_label = example['pred_label'], example['gt_label']
+                text = f'pred: {_class_name(classes, label)}'
+                if variant == 'clean' and gt_label is not None:
+                    text += f' (gt: {_class_name(classes, gt_label)})'
+                ok = gt_label is None or gt_label == label
+                ax.set_xlabel(text, fontsize=8, color='green' if ok else 'red')
+        if segmentation and first['gt_mask'] is not None:
+            gt = examples[order[-1]][i]['gt_mask']
+            axes[top + 1, -1].imshow(colorize(gt, metainfo.get('palette')),
+                                     interpolation='nearest')
+            if i == 0:
+                axes[top, -1].set_title('labels', fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def write_report(rows: Sequence[dict],
+                 examples: Dict[float, Dict[str, List[dict]]],
+                 metainfo: dict,
+                 out_dir: str) -> str:
+    """Write ``sweep.md``, ``sweep.csv``, ``sweep_<metric>.png`` and ``examples_sigma<s>.png``.
+
+    Args:
+        rows (Sequence[dict]): The sweep rows.
+        examples (dict): ``examples[sigma][variant]`` from the sweep.
+        metainfo (dict): The test dataset's metainfo.
+        out_dir (str): Existing output folder.
+
+    Returns:
+        str: The Markdown table.
+    """
+    columns = metric_columns(rows)
+    table = markdown_table(rows, columns)
+    with open(osp.join(out_dir, 'sweep.md'), 'w') as f:
+        f.write(table + '\n')
+    write_csv(rows, columns, osp.join(out_dir, 'sweep.csv'))
+    for metric in columns:
+        plot_metric(rows, metric, osp.join(out_dir, f'sweep_{metric.replace("/", "_")}.png'))
+    for sigma, by_variant in examples.items():
+        example_grid(by_variant, metainfo, osp.join(out_dir, f'examples_sigma{sigma:g}.png'),
+                     title=f'Gaussian noise sigma = {sigma:g}')
+    return table
