@@ -8,7 +8,6 @@ Usage:
                             [--add-noise 25] [--tile 512] [--overlap 32] [--device cuda]
 """
 import argparse
-import os.path as osp
 from pathlib import Path
 
 import cv2

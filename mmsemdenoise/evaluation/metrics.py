@@ -11,7 +11,7 @@ Example config::
     val_evaluator = [dict(type='PSNR'), dict(type='SSIM')]  # -> 'denoise/psnr', 'denoise/ssim'
 """
 import logging
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -70,8 +70,8 @@ def preprocess(img: Tensor, quantize: bool = True, convert_to: str = 'rgb') -> T
 class _ImageQualityMetric(BaseMetric):
     """Shared ``process`` / ``compute_metrics`` of :class:`PSNR` and :class:`SSIM`.
 
-    Subclasses set ``metric_name`` and a static ``calculate(pred, target, crop_border, convert_to,
-    quantize) -> Tensor (N,)``.
+    Subclasses set ``metric_name`` and ``score_fn``, the per-image function of
+    :mod:`.functional` that :meth:`calculate` applies after the evaluation protocol.
 
     Args:
         crop_border (int): Pixels dropped at each edge before comparing. Defaults to 0.
@@ -88,6 +88,32 @@ class _ImageQualityMetric(BaseMetric):
 
     default_prefix: Optional[str] = 'denoise'
     metric_name = ''
+    score_fn: Callable[..., Tensor]
+
+    @classmethod
+    def calculate(cls,
+                  pred: Tensor,
+                  target: Tensor,
+                  crop_border: int = 0,
+                  convert_to: str = 'rgb',
+                  quantize: bool = True) -> Tensor:
+        """The metric of each image after the evaluation protocol.
+
+        Args:
+            pred (Tensor): ``(N, 3, H, W)`` RGB predictions on the 0-255 scale.
+            target (Tensor): ``(N, 3, H, W)`` RGB ground truth on the 0-255 scale.
+            crop_border (int): Pixels dropped at each edge. Defaults to 0.
+            convert_to (str): ``'rgb'`` or ``'y'``. Defaults to 'rgb'.
+            quantize (bool): Clamp and round both first. Defaults to True.
+
+        Returns:
+            Tensor: ``(N,)`` one value per image (PSNR: ``inf`` for identical images).
+        """
+        return cls.score_fn(
+            preprocess(pred, quantize, convert_to),
+            preprocess(target, quantize, convert_to),
+            max_val=255.0,
+            crop_border=crop_border)
 
     def __init__(self,
                  crop_border: int = 0,
@@ -160,30 +186,7 @@ class PSNR(_ImageQualityMetric):
     """
 
     metric_name = 'psnr'
-
-    @staticmethod
-    def calculate(pred: Tensor,
-                  target: Tensor,
-                  crop_border: int = 0,
-                  convert_to: str = 'rgb',
-                  quantize: bool = True) -> Tensor:
-        """PSNR of each image after the evaluation protocol.
-
-        Args:
-            pred (Tensor): ``(N, 3, H, W)`` RGB predictions on the 0-255 scale.
-            target (Tensor): ``(N, 3, H, W)`` RGB ground truth on the 0-255 scale.
-            crop_border (int): Pixels dropped at each edge. Defaults to 0.
-            convert_to (str): ``'rgb'`` or ``'y'``. Defaults to 'rgb'.
-            quantize (bool): Clamp and round both first. Defaults to True.
-
-        Returns:
-            Tensor: ``(N,)`` PSNR in dB (``inf`` for identical images).
-        """
-        return psnr(
-            preprocess(pred, quantize, convert_to),
-            preprocess(target, quantize, convert_to),
-            max_val=255.0,
-            crop_border=crop_border)
+    score_fn = staticmethod(psnr)
 
 
 @METRICS.register_module()
@@ -196,27 +199,4 @@ class SSIM(_ImageQualityMetric):
     """
 
     metric_name = 'ssim'
-
-    @staticmethod
-    def calculate(pred: Tensor,
-                  target: Tensor,
-                  crop_border: int = 0,
-                  convert_to: str = 'rgb',
-                  quantize: bool = True) -> Tensor:
-        """SSIM of each image after the evaluation protocol.
-
-        Args:
-            pred (Tensor): ``(N, 3, H, W)`` RGB predictions on the 0-255 scale.
-            target (Tensor): ``(N, 3, H, W)`` RGB ground truth on the 0-255 scale.
-            crop_border (int): Pixels dropped at each edge. Defaults to 0.
-            convert_to (str): ``'rgb'`` or ``'y'``. Defaults to 'rgb'.
-            quantize (bool): Clamp and round both first. Defaults to True.
-
-        Returns:
-            Tensor: ``(N,)`` SSIM.
-        """
-        return ssim(
-            preprocess(pred, quantize, convert_to),
-            preprocess(target, quantize, convert_to),
-            max_val=255.0,
-            crop_border=crop_border)
+    score_fn = staticmethod(ssim)

@@ -6,7 +6,7 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.structures import LabelData, PixelData
+from mmengine.structures import PixelData
 
 from mmsemdenoise.registry import MODELS
 

@@ -49,6 +49,31 @@ class ConvBNReLU(nn.Sequential):
         super().__init__(layers)
 
 
+def plain_conv_stack(in_channels: int,
+                     channels: int,
+                     out_channels: int,
+                     num_layers: int,
+                     bn: bool = True) -> nn.Sequential:
+    """DnCNN-style stack: conv+ReLU, ``num_layers - 2`` x conv(+BN)+ReLU, conv.
+
+    Args:
+        in_channels (int): Input channels of the first convolution.
+        channels (int): Feature channels.
+        out_channels (int): Output channels of the last convolution.
+        num_layers (int): Convolutions in all, >= 2.
+        bn (bool): Batch norm in the middle layers (else biased convolutions). Defaults to True.
+
+    Returns:
+        nn.Sequential: Layers named ``0 .. num_layers - 1`` (state-dict keys ``i.conv.weight``).
+    """
+    if num_layers < 2:
+        raise ValueError(f'num_layers must be >= 2, got {num_layers}')
+    return nn.Sequential(
+        ConvBNReLU(in_channels, channels, bn=False),
+        *(ConvBNReLU(channels, channels, bn=bn) for _ in range(num_layers - 2)),
+        ConvBNReLU(channels, out_channels, bn=False, relu=False))
+
+
 class BottleneckBlock(nn.Module):
     """ResNet bottleneck residual block (He et al., CVPR 2016) at constant resolution.
 

@@ -6,10 +6,10 @@ of Deep CNN for Image Denoising", IEEE TIP 2017. Source: github.com/cszn/DnCNN (
 from typing import Optional
 
 from mmengine.model import BaseModule
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmsemdenoise.registry import MODELS
-from .blocks import ConvBNReLU
+from .blocks import plain_conv_stack
 
 
 @MODELS.register_module()
@@ -41,12 +41,7 @@ class DnCNN(BaseModule):
                  bn: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
-        if num_layers < 2:
-            raise ValueError(f'num_layers must be >= 2, got {num_layers}')
-        self.layers = nn.Sequential(
-            ConvBNReLU(in_channels, channels, bn=False),
-            *(ConvBNReLU(channels, channels, bn=bn) for _ in range(num_layers - 2)),
-            ConvBNReLU(channels, in_channels, bn=False, relu=False))
+        self.layers = plain_conv_stack(in_channels, channels, in_channels, num_layers, bn)
 
     def forward(self, noisy: Tensor, noise_level: Optional[Tensor] = None) -> Tensor:
         """Denoise a batch.

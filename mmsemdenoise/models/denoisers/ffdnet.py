@@ -8,10 +8,10 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmsemdenoise.registry import MODELS
-from .blocks import ConvBNReLU
+from .blocks import plain_conv_stack
 
 
 def noise_level_map(noise_level: Tensor, reference: Tensor) -> Tensor:
@@ -69,12 +69,7 @@ class FFDNet(BaseModule):
                  bn: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
-        if num_layers < 2:
-            raise ValueError(f'num_layers must be >= 2, got {num_layers}')
-        self.layers = nn.Sequential(
-            ConvBNReLU(4 * in_channels + 1, channels, bn=False),
-            *(ConvBNReLU(channels, channels, bn=bn) for _ in range(num_layers - 2)),
-            ConvBNReLU(channels, 4 * in_channels, bn=False, relu=False))
+        self.layers = plain_conv_stack(4 * in_channels + 1, channels, 4 * in_channels, num_layers, bn)
 
     def forward(self, noisy: Tensor, noise_level: Optional[Tensor] = None) -> Tensor:
         """Denoise a batch.
