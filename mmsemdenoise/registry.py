@@ -34,7 +34,8 @@ WEIGHT_INITIALIZERS = Registry('weight initializer', parent=root.WEIGHT_INITIALI
 TASK_UTILS = Registry('task util', parent=root.TASK_UTILS)
 
 OPTIMIZERS = Registry('optimizer', parent=root.OPTIMIZERS)
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=root.OPTIM_WRAPPERS)
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=root.OPTIM_WRAPPERS,
+                          locations=['mmsemdenoise.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor', parent=root.OPTIM_WRAPPER_CONSTRUCTORS,
     locations=['mmsemdenoise.engine'])

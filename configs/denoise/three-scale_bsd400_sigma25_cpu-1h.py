@@ -1,7 +1,9 @@
-# Stage 1 on a 2-core CPU in about an hour: the paper's denoiser at sigma = 25.
-# 5000 iterations of 16 patches of 64x64, Adam, cosine learning rate 1e-3 -> 1e-5; CBSD68
-# evaluated at the end. Run it with OMP_NUM_THREADS=1 when anything else uses the CPU: two
-# OpenMP threads on two busy cores run ~8x slower than one (measured here).
+# Stage 1 on this CPU in about an hour: the paper's denoiser at sigma = 25, ONE thread.
+# bfloat16 autocast (AutocastOptimWrapper) makes a training step 1.7x faster on a CPU with
+# AVX512-BF16 (measured here: 0.34 s vs 0.58 s for 16 patches of 64x64); weights, optimizer and
+# the CBSD68 evaluation at the end stay float32.
+# Run it with OMP_NUM_THREADS=1 when anything else uses the CPU: two OpenMP threads on two busy
+# cores run ~8x slower than one (measured here).
 _base_ = './three-scale_bsd400_sigma25.py'
 patch_size = 64
 train_pipeline = [
@@ -14,7 +16,8 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=16, num_workers=1, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=1)
-max_iters = 5000
+max_iters = 10000
+optim_wrapper = dict(type='AutocastOptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-5, by_epoch=False)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(logger=dict(interval=100),

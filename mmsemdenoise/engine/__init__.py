@@ -1,4 +1,6 @@
-"""Runner pieces: the optimizer constructor that leaves frozen parameters out."""
+"""Runner pieces: the optimizer constructor that leaves frozen parameters out, and a bfloat16
+autocast optimizer wrapper that also works on CPU."""
+from .autocast_optim_wrapper import AutocastOptimWrapper
 from .optim_constructor import TrainableParamsOptimWrapperConstructor
 
-__all__ = ['TrainableParamsOptimWrapperConstructor']
+__all__ = ['AutocastOptimWrapper', 'TrainableParamsOptimWrapperConstructor']
