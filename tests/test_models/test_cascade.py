@@ -195,3 +195,49 @@ def test_loss_under_autocast():
     assert torch.isfinite(total)
     total.backward()
     assert all(p.grad is not None for p in model.denoiser.parameters())
+
+
+@pytest.mark.parametrize('task_model,make_batch,field', [
+    (SEG_MODEL, seg_batch, 'pred_sem_seg'), (CLS_MODEL, cls_batch, 'pred_label')],
+    ids=['mmseg', 'mmpretrain'])
+def test_predict_clean_keeps_the_clean_prediction(task_model, make_batch, field):
+    """predict_clean=True: each result carries the task prediction on the CLEAN image."""
+    torch.manual_seed(0)
+    model = build(cascade_cfg(task_model, predict_clean=True,
+                              test_noise=dict(type='GaussianNoise', sigma=120))).eval()
+    clean_only = build(dict(cascade_cfg(task_model, test_noise=dict(type='GaussianNoise', sigma=0)),
+                            denoiser=None))
+    clean_only.load_state_dict(model.state_dict(), strict=False)
+    clean_only.eval()
+    data = model.data_preprocessor(make_batch(), False)
+    with torch.no_grad():
+        results = model(**data, mode='predict')
+        reference = clean_only(**clean_only.data_preprocessor(make_batch(), False),
+                               mode='predict')
+
+    def value(sample):
+        v = getattr(sample, field)
+        return v.data if hasattr(v, 'data') else v
+
+    for result, ref in zip(results, reference):
+        assert result.clean_prediction is not result
+        # the clean prediction is the task model's answer on the clean image, not overwritten
+        # by the prediction on the denoised noisy image that the same head writes in place
+        assert torch.equal(value(result.clean_prediction), value(ref))
+    assert not hasattr(reference[0], 'clean_prediction')  # off by default
+
+
+def test_predict_clean_needs_no_denoiser_change():
+    """Same denoised predictions with and without predict_clean."""
+    torch.manual_seed(0)
+    plain = build(cascade_cfg(SEG_MODEL)).eval()
+    with_clean = build(cascade_cfg(SEG_MODEL, predict_clean=True))
+    with_clean.load_state_dict(plain.state_dict())
+    with_clean.eval()
+    data = plain.data_preprocessor(seg_batch(), False)
+    with torch.no_grad():
+        a = plain(**data, mode='predict')
+        b = with_clean(**plain.data_preprocessor(seg_batch(), False), mode='predict')
+    for x, y in zip(a, b):
+        assert torch.equal(x.pred_sem_seg.data, y.pred_sem_seg.data)
+        assert torch.equal(x.pred_img, y.pred_img)

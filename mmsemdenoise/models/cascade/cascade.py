@@ -10,6 +10,7 @@ The whole data flow of the plugin reads top to bottom in :meth:`DenoisingCascade
 
 Without a task model (or with ``task_weight=0``) it is stage-1 denoiser training.
 """
+import copy
 import os.path as osp
 import warnings
 from typing import Dict, List, Optional, Sequence, Union
@@ -63,6 +64,11 @@ class DenoisingCascade(BaseModel):
             task model's outputs on the denoised and on the clean image. Defaults to 'labels'.
         distill_temperature (float): Softmax temperature of the label-free loss. Defaults to 1.
         eval_seed (int): Base seed of the per-image test noise. Defaults to 0.
+        predict_clean (bool): At validation/test also run the task model on the CLEAN image and
+            keep its prediction as ``clean_prediction`` in each result, for
+            :class:`~mmsemdenoise.evaluation.CleanAgreement` (label-free evaluation: how often the
+            decision on the denoised noisy image equals the one on the clean image). Costs one
+            more task forward per batch. Defaults to False.
         channels_last (bool): Run the denoiser in the channels-last memory format (NHWC). Same
             numbers; ~1.2x faster training of the paper's network on this CPU (oneDNN), and the
             layout tensor cores prefer under AMP. Defaults to True.
@@ -82,6 +88,7 @@ class DenoisingCascade(BaseModel):
                  task_target: str = 'labels',
                  distill_temperature: float = 1.0,
                  eval_seed: int = 0,
+                 predict_clean: bool = False,
                  channels_last: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -108,6 +115,7 @@ class DenoisingCascade(BaseModel):
         self.task_target = task_target
         self.distill_temperature = distill_temperature
         self.eval_seed = eval_seed
+        self.predict_clean = predict_clean
 
     # ---------------------------------------------------------------- set-up
     def init_weights(self) -> None:
@@ -179,8 +187,14 @@ class DenoisingCascade(BaseModel):
         noisy, level = self.add_noise(inputs, self.test_noise, seeds)
         denoised = self.denoise(noisy, level).clamp(0, 1)
         if self.task_model is not None:
+            references = None
+            if self.predict_clean:  # on copies: task heads write their predictions in place
+                batch = self._task_batch(inputs, copy.deepcopy(data_samples), training=False)
+                references = self.task_model.predict(batch['inputs'], batch['data_samples'])
             batch = self._task_batch(denoised, data_samples, training=False)
             results = self.task_model.predict(batch['inputs'], batch['data_samples'])
+            for result, reference in zip(results, references or []):
+                result.clean_prediction = reference
         else:
             results = data_samples or [BaseDataElement() for _ in range(inputs.shape[0])]
         for result, pred, gt in zip(results, denoised, inputs):
