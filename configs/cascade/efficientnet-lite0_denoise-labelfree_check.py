@@ -11,7 +11,7 @@
 _base_ = ['../task_models/efficientnet-lite0_in1k.py']
 
 sigma = 25
-denoiser_checkpoint = 'work_dirs/three-scale_bsd400_sigma25_cpu-1h/iter_5000.pth'
+denoiser_checkpoint = 'work_dirs/three-scale_bsd400_sigma25_cpu-1h/iter_10000.pth'
 task_checkpoint = 'checkpoints/efficientnet-lite0_in1k.pth'
 model = dict(
     _delete_=True,

@@ -4,7 +4,7 @@
 _base_ = ['../task_models/fastscnn_camvid-180x240_cpu.py']
 
 sigma = 25
-denoiser_checkpoint = 'work_dirs/three-scale_bsd400_sigma25_cpu-1h/iter_5000.pth'
+denoiser_checkpoint = 'work_dirs/three-scale_bsd400_sigma25_cpu-1h/iter_10000.pth'
 task_checkpoint = 'work_dirs/fastscnn_camvid-180x240_cpu/iter_4000.pth'
 model = dict(
     _delete_=True,

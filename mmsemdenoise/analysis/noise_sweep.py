@@ -149,6 +149,7 @@ def prepare_config(cfg: Config,
     Raises:
         TypeError: If the model is not a DenoisingCascade.
         FileNotFoundError: If the task model's checkpoint is missing.
+        ValueError: If ``num_images`` is given for a wrapped (e.g. concatenated) dataset.
     """
     check_cascade_config(cfg)
     cfg = copy.deepcopy(cfg)
@@ -162,6 +163,11 @@ def prepare_config(cfg: Config,
         cfg.test_dataloader, cfg.test_evaluator = cfg.val_dataloader, cfg.val_evaluator
     cfg.test_cfg = cfg.get('test_cfg') or dict(type='TestLoop')
     if num_images is not None:
+        if 'datasets' in cfg.test_dataloader.dataset or 'dataset' in cfg.test_dataloader.dataset:
+            raise ValueError(
+                f'--num-images needs a plain dataset (it sets `indices`); the test dataset is a '
+                f'{cfg.test_dataloader.dataset.get("type")} wrapper: set `indices` on its parts '
+                'with --cfg-options instead, e.g. test_dataloader.dataset.datasets.0.indices=N')
         cfg.test_dataloader.dataset.indices = num_images
     for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler',
                 'val_dataloader', 'val_cfg', 'val_evaluator', 'load_from'):

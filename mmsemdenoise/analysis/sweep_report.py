@@ -121,11 +121,21 @@ def _class_name(classes: Sequence[str], label: int) -> str:
     return classes[label].split(',')[0][:24] if 0 <= label < len(classes) else str(label)
 
 
+def label_is_right(label: int, gt_label: Optional[int], clean_label: Optional[int]) -> bool:
+    """Whether a predicted class counts as right in the grid: it equals the annotated class, or
+    for unlabelled images the prediction on the clean image (True when neither is known)."""
+    reference = gt_label if gt_label is not None else clean_label
+    return reference is None or label == reference
+
+
 def example_grid(examples: Dict[str, List[dict]],
                  metainfo: dict,
                  path: str,
                  title: str = '') -> None:
     """Grid of example images: noisy | each denoiser | clean; masks or labels under them.
+
+    Predicted classes are green when they equal the annotated class (or, for unlabelled images,
+    the prediction on the clean image), red otherwise.
 
     Args:
         examples (dict[str, list[dict]]): Variant -> examples (``ExampleCollector``); drawn in
@@ -170,7 +180,8 @@ def example_grid(examples: Dict[str, List[dict]],
                 text = f'pred: {_class_name(classes, label)}'
                 if variant == 'clean' and gt_label is not None:
                     text += f' (gt: {_class_name(classes, gt_label)})'
-                ok = gt_label is None or gt_label == label
+                clean = examples['clean'][i]['pred_label'] if 'clean' in examples else None
+                ok = label_is_right(label, gt_label, clean)
                 ax.set_xlabel(text, fontsize=8, color='green' if ok else 'red')
         if segmentation and first['gt_mask'] is not None:
             gt = examples[order[-1]][i]['gt_mask']

@@ -156,3 +156,12 @@ def test_noise_sweep_reports_bad_arguments(tmp_path):
     message = _tool_error([str(REPO / 'configs/task_models/fastscnn_camvid-180x240_cpu.py')],
                           tmp_path)
     assert "model.type is 'EncoderDecoder'" in message and 'DenoisingCascade' in message
+
+
+def test_grid_colours_unlabelled_predictions_by_the_clean_prediction():
+    from mmsemdenoise.analysis.sweep_report import label_is_right
+    assert label_is_right(3, gt_label=3, clean_label=5)  # annotations win
+    assert not label_is_right(5, gt_label=3, clean_label=5)
+    assert label_is_right(5, gt_label=None, clean_label=5)  # unlabelled: the clean prediction
+    assert not label_is_right(4, gt_label=None, clean_label=5)
+    assert label_is_right(4, gt_label=None, clean_label=None)

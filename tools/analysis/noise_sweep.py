@@ -19,7 +19,7 @@ Usage:
 Example (the CPU CamVid cascade, stage 1 vs stage 2):
     python tools/analysis/noise_sweep.py configs/cascade/fastscnn_denoise_camvid_cpu.py \
         --task-checkpoint work_dirs/fastscnn_camvid-180x240_cpu/iter_4000.pth \
-        --variant mse=work_dirs/three-scale_bsd400_sigma25_cpu-1h/iter_5000.pth \
+        --variant mse=work_dirs/three-scale_bsd400_sigma25_cpu-1h/iter_10000.pth \
         --variant joint=work_dirs/fastscnn_denoise_camvid_cpu/iter_300.pth --num-images 20
 """
 import argparse
