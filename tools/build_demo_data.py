@@ -20,7 +20,7 @@ Resized with Pillow's Lanczos filter and stored as JPEG quality 95 to keep the p
 import argparse
 import sys
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from PIL import Image
 
@@ -62,14 +62,12 @@ TRAIN_SET: Tuple[CheckImage, ...] = (
 )
 
 
-def resized(path: Path, long_side: Optional[int] = None,
-            short_side: Optional[int] = None) -> Image.Image:
-    """The RGB photo scaled so its long (or short) side has the given length (never enlarged)."""
+def resized(path: Path, side: int, edge: Callable[[Tuple[int, int]], int]) -> Image.Image:
+    """The RGB photo scaled so that ``edge(size)`` (``max``: long side, ``min``: short side) is
+    ``side`` pixels; never enlarged."""
     img = Image.open(path).convert('RGB')
-    side = max(img.size) if long_side else min(img.size)
-    target = long_side or short_side
-    if side > target:
-        scale = target / side
+    if edge(img.size) > side:
+        scale = side / edge(img.size)
         img = img.resize((round(img.width * scale), round(img.height * scale)),
                          Image.Resampling.LANCZOS)
     return img
@@ -118,8 +116,7 @@ def build(out: Path, debian_root: Path = Path('/'), force: bool = False) -> int:
     for part, image, path, version in found:
         if part == 'val' and Image.open(path).mode in ('L', 'LA', 'I;16'):
             continue  # grey-level photos: the demo adds colour noise
-        img = resized(path, long_side=TRAIN_SIDE) if part == 'train' else resized(
-            path, short_side=VAL_SIDE)
+        img = resized(path, TRAIN_SIDE, max) if part == 'train' else resized(path, VAL_SIDE, min)
         file = f'{part}/{Path(image.file_name).stem}.jpg'
         (out / part).mkdir(parents=True, exist_ok=True)
         img.save(out / file, quality=95)

@@ -68,13 +68,18 @@ def check_data(root: str) -> bool:
     return osp.isfile(osp.join(root, 'meta', 'val.txt'))
 
 
+def set_iters(cfg: Config, iters: int) -> None:
+    """Train for ``iters`` iterations: loop, cosine schedule, final validation and checkpoint."""
+    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
+    cfg.param_scheduler[0].T_max = iters
+    cfg.default_hooks.checkpoint.interval = iters
+
+
 def stage1_config(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(STAGE1)
     cfg.work_dir = osp.join(args.work_dir, 'stage1')
     cfg.model.noise.sigma = args.sigma
-    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = args.stage1_iters
-    cfg.param_scheduler[0].T_max = args.stage1_iters
-    cfg.default_hooks.checkpoint.interval = args.stage1_iters
+    set_iters(cfg, args.stage1_iters)
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.data_root = args.data_root
     return cfg
@@ -87,9 +92,7 @@ def stage2_config(args: argparse.Namespace, stage1_ckpt: str, task_ckpt: str,
     cfg.model.noise.sigma = args.sigma
     cfg.model.denoiser.init_cfg.checkpoint = stage1_ckpt
     cfg.model.task_checkpoint = task_ckpt
-    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = args.stage2_iters
-    cfg.param_scheduler[0].T_max = args.stage2_iters
-    cfg.default_hooks.checkpoint.interval = args.stage2_iters
+    set_iters(cfg, args.stage2_iters)
     cfg.train_dataloader.dataset.data_root = args.data_root
     if not labelled:  # unlabelled photos: agreement with the clean prediction, PSNR, SSIM
         cfg.val_dataloader.dataset = dict(
