@@ -6,9 +6,9 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmsemdenoise.registry import MODELS
+from mmsemdenoise.utils.weights import load_weights
 
 
 def load_denoiser(config: Union[str, Config],
@@ -18,8 +18,9 @@ def load_denoiser(config: Union[str, Config],
 
     Args:
         config (str | Config): A config whose ``model`` is a :class:`DenoisingCascade`.
-        checkpoint (str, optional): A cascade checkpoint (keys ``denoiser.*`` are taken) or a
-            bare denoiser checkpoint such as ``tools/convert_matlab_weights.py`` writes.
+        checkpoint (str, optional): A cascade checkpoint (keys ``denoiser.*`` are taken), a
+            bare denoiser checkpoint such as ``tools/convert_matlab_weights.py`` writes, or a
+            shipped name (``mmsemdenoise://three-scale_blind_bsd400``); loaded strictly.
             None keeps the config's initialisation. Defaults to None.
         device (str | torch.device): Where to put the network. Defaults to 'cpu'.
 
@@ -27,7 +28,8 @@ def load_denoiser(config: Union[str, Config],
         nn.Module: The denoiser, ``forward(noisy (N,3,H,W) in [0,1], noise_level (N,) or None)``.
 
     Raises:
-        KeyError: If the config has no ``model.denoiser`` or the checkpoint does not fit.
+        KeyError: If the config has no ``model.denoiser`` or the checkpoint does not fit
+            (:class:`~mmsemdenoise.utils.CheckpointMismatchError`, naming the keys).
     """
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     denoiser_cfg = cfg.get('model', {}).get('denoiser')
@@ -38,20 +40,7 @@ def load_denoiser(config: Union[str, Config],
     denoiser_cfg.pop('init_cfg', None)
     denoiser = MODELS.build(denoiser_cfg)
     if checkpoint is not None:
-        ckpt = _load_checkpoint(checkpoint, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt)
-        if any(k.startswith('denoiser.') for k in state):
-            state = {k[len('denoiser.'):]: v for k, v in state.items()
-                     if k.startswith('denoiser.')}
-        own = denoiser.state_dict()
-        problems = [f'missing {k}' for k in own if k not in state]
-        problems += [f'unexpected {k}' for k in state if k not in own]
-        problems += [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-                     for k, v in state.items() if k in own and v.shape != own[k].shape]
-        if problems:
-            raise KeyError(f'checkpoint {checkpoint} does not fit {type(denoiser).__name__}: '
-                           + '; '.join(problems[:8]))
-        denoiser.load_state_dict(state)
+        load_weights(denoiser, checkpoint, prefix='denoiser.', name='denoiser')
     return denoiser.to(device).eval()
 
 

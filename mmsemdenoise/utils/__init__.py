@@ -1,7 +1,11 @@
 from .checkpoint import load_from_trusted_local, register_trusted_local_loader
+from .model_zoo import register_model_zoo_scheme, shipped_names, shipped_path
 from .setup_env import enable_package_config_prefix, register_all_modules
+from .weights import CheckpointMismatchError, LoadReport, load_weights, state_dict_of
 
 __all__ = [
-    'enable_package_config_prefix', 'load_from_trusted_local',
-    'register_all_modules', 'register_trusted_local_loader'
+    'CheckpointMismatchError', 'LoadReport', 'enable_package_config_prefix',
+    'load_from_trusted_local', 'load_weights', 'register_all_modules',
+    'register_model_zoo_scheme', 'register_trusted_local_loader', 'shipped_names',
+    'shipped_path', 'state_dict_of'
 ]

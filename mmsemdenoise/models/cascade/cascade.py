@@ -23,7 +23,8 @@ from mmengine.structures import BaseDataElement
 from mmsemdenoise.registry import MODELS
 from ..losses import distillation_loss
 from ..noise import image_seed
-from .frozen_task import freeze, load_task_checkpoint
+from mmsemdenoise.utils.weights import load_weights
+from .frozen_task import freeze
 
 Images = Union[torch.Tensor, List[torch.Tensor]]
 ModuleCfg = Union[dict, nn.Module, None]
@@ -54,8 +55,13 @@ class DenoisingCascade(BaseModel):
             upstream configs that keep it outside ``model`` (mmpretrain's top-level
             ``data_preprocessor``, which its Runner merges into the model). Used only when
             ``task_model`` has none. Defaults to None.
-        task_checkpoint (str, optional): Local path or URL of the task model's weights, loaded
-            by :meth:`init_weights` (i.e. when the Runner starts training). Defaults to None.
+        denoiser_checkpoint (str, optional): The denoiser's weights: a stage-1 (or any cascade)
+            checkpoint, whose ``denoiser.*`` keys are taken, a bare denoiser state dict, or a
+            shipped name (``mmsemdenoise://three-scale_blind_bsd400``). Loaded strictly by
+            :meth:`init_weights` (when the Runner starts training). Defaults to None (the
+            denoiser's own ``init_cfg``).
+        task_checkpoint (str, optional): Local path, URL or shipped name of the task model's
+            weights, loaded by :meth:`init_weights`. Defaults to None.
         task_checkpoint_strict (bool): Raise on missing/unexpected/mis-shaped task keys instead
             of warning. Defaults to True.
         loss (dict | nn.Module): The :class:`JointLoss`. Defaults to MSE only.
@@ -82,6 +88,7 @@ class DenoisingCascade(BaseModel):
                  test_noise: ModuleCfg = None,
                  task_model: ModuleCfg = None,
                  task_data_preprocessor: Optional[dict] = None,
+                 denoiser_checkpoint: Optional[str] = None,
                  task_checkpoint: Optional[str] = None,
                  task_checkpoint_strict: bool = True,
                  loss: ModuleCfg = None,
@@ -109,6 +116,7 @@ class DenoisingCascade(BaseModel):
         self.task_model = _build(task_model)
         if self.task_model is not None:
             freeze(self.task_model)
+        self.denoiser_checkpoint = denoiser_checkpoint
         self.task_checkpoint = task_checkpoint
         self.task_checkpoint_strict = task_checkpoint_strict
         self.joint_loss = _build(dict(type='JointLoss') if loss is None else loss)
@@ -119,17 +127,22 @@ class DenoisingCascade(BaseModel):
 
     # ---------------------------------------------------------------- set-up
     def init_weights(self) -> None:
-        """Initialise the denoiser (its ``init_cfg``) and load the frozen task model.
+        """Load the denoiser (``denoiser_checkpoint``, else its ``init_cfg``) and the frozen
+        task model (``task_checkpoint``).
 
         The task model's own ``init_weights`` is never called: its weights come from
         ``task_checkpoint``, not from its config's ImageNet initialisation.
         """
-        if self.denoiser is not None and hasattr(self.denoiser, 'init_weights'):
-            self.denoiser.init_weights()
+        if self.denoiser is not None:
+            if self.denoiser_checkpoint:
+                load_weights(self.denoiser, self.denoiser_checkpoint, prefix='denoiser.',
+                             name='denoiser')
+            elif hasattr(self.denoiser, 'init_weights'):
+                self.denoiser.init_weights()
         if self.task_model is not None:
             if self.task_checkpoint:
-                load_task_checkpoint(self.task_model, self.task_checkpoint,
-                                     strict=self.task_checkpoint_strict)
+                load_weights(self.task_model, self.task_checkpoint,
+                             strict=self.task_checkpoint_strict, name='frozen task model')
             else:
                 warnings.warn('DenoisingCascade: no task_checkpoint, the frozen task model '
                               'keeps the weights it was built with')
