@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
 from mmengine.registry import DefaultScope
 
 from mmsemdenoise.datasets import CamVidDataset
@@ -76,8 +75,8 @@ def test_empty_image_folder_is_reported(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize('split, length', [('train', 367), ('val', 101)])
-def test_shared_camvid(split: str, length: int) -> None:
-    root = shared_path('segment/CamVid')
+def test_shared_camvid(split: str, length: int, shared_data) -> None:
+    root = shared_data('segment/CamVid')
     dataset = _build(data_root=str(root), data_prefix=dict(img_path=split,
                                                            seg_map_path=f'{split}annot'))
     assert len(dataset) == length

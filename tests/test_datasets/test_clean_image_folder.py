@@ -5,7 +5,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
 from mmengine.dataset import ConcatDataset
 from mmengine.registry import DefaultScope
 
@@ -107,8 +106,8 @@ def test_concat_keeps_ids_distinct(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize('name, length', [('BSD400', 400), ('CBSD68', 68), ('Kodak24', 24)])
-def test_shared_denoise_sets(name: str, length: int) -> None:
-    root = shared_path(f'denoise/{name}').parent
+def test_shared_denoise_sets(name: str, length: int, shared_data) -> None:
+    root = shared_data(f'denoise/{name}').parent
     dataset = CleanImageFolder(data_root=str(root), data_prefix=dict(img_path=name))
     assert len(dataset) == length
     assert dataset.get_data_info(0)['img_id'].startswith(f'{name}/')

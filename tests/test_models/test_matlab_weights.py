@@ -14,15 +14,15 @@ from mmsemdenoise.models.denoisers import DnCNN, build_from_matlab, load_matlab_
 from mmsemdenoise.models.denoisers.matlab_weights import (MatLayer, conv_weight_to_torch,
                                                            dncnn_state_dict, ffdnet_state_dict,
                                                            read_matconvnet_layers)
-from conftest import shared_path
 
 CROP = 96
 
 
-def _clean_crop() -> torch.Tensor:
+@pytest.fixture(scope='module')
+def clean_crop(shared_data) -> torch.Tensor:
     """A 96 x 96 crop of the first CBSD68 image: (1, 3, 96, 96) RGB in [0, 1]."""
     cv2 = pytest.importorskip('cv2')
-    path = sorted(shared_path('denoise/CBSD68').glob('*.png'))[0]
+    path = sorted(shared_data('denoise/CBSD68').glob('*.png'))[0]
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     top, left = (bgr.shape[0] - CROP) // 2, (bgr.shape[1] - CROP) // 2
     rgb = bgr[top:top + CROP, left:left + CROP, ::-1]
@@ -40,8 +40,8 @@ def _psnr_uint8(clean: torch.Tensor, image: torch.Tensor) -> float:
     return float(10 * torch.log10(255**2 / (a - b).square().mean()))
 
 
-def _denoised_psnr(model: torch.nn.Module, sigma: float, with_level: bool = False) -> tuple:
-    clean = _clean_crop()
+def _denoised_psnr(model: torch.nn.Module, clean: torch.Tensor, sigma: float,
+                   with_level: bool = False) -> tuple:
     noisy = _noisy(clean, sigma)
     level = torch.tensor([sigma / 255]) if with_level else None
     with torch.no_grad():
@@ -49,9 +49,9 @@ def _denoised_psnr(model: torch.nn.Module, sigma: float, with_level: bool = Fals
     return _psnr_uint8(clean, noisy), _psnr_uint8(clean, out)
 
 
-def test_hdf5_reverses_matlab_dimensions():
+def test_hdf5_reverses_matlab_dimensions(shared_data):
     # FFDNet's first kernel is 3x3x13x96 in MATLAB: HDF5 lists the dimensions reversed.
-    layers = read_matconvnet_layers(str(shared_path('weights/FFDNet_color.mat')))
+    layers = read_matconvnet_layers(str(shared_data('weights/FFDNet_color.mat')))
     assert [layer.type for layer in layers[:3]] == ['SubP', 'concat', 'conv']
     assert layers[2].weights[0].shape == (96, 13, 3, 3)
     kernel = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)  # (out, in, kW, kH)
@@ -59,10 +59,10 @@ def test_hdf5_reverses_matlab_dimensions():
     assert conv_weight_to_torch(kernel[0]).shape == (1, 3, 5, 4)  # MATLAB drops C_out = 1
 
 
-def test_cdncnn_sigma25_denoises():
-    model = build_from_matlab(str(shared_path('weights/CDnCNN_color_sigma25.mat')), 'dncnn')
+def test_cdncnn_sigma25_denoises(shared_data, clean_crop):
+    model = build_from_matlab(str(shared_data('weights/CDnCNN_color_sigma25.mat')), 'dncnn')
     assert isinstance(model, DnCNN) and len(model.layers) == 20
-    noisy_psnr, psnr = _denoised_psnr(model, 25)
+    noisy_psnr, psnr = _denoised_psnr(model, clean_crop, 25)
     assert psnr > noisy_psnr + 8
 
 
@@ -82,39 +82,39 @@ def _swap_subpixel_order(model: torch.nn.Module) -> None:
         last.bias.copy_(last.bias[swap].clone())
 
 
-def test_ffdnet_denoises_with_noise_map():
-    model = build_from_matlab(str(shared_path('weights/FFDNet_color.mat')), 'ffdnet')
-    noisy_psnr, psnr = _denoised_psnr(model, 25, with_level=True)
+def test_ffdnet_denoises_with_noise_map(shared_data, clean_crop):
+    model = build_from_matlab(str(shared_data('weights/FFDNet_color.mat')), 'ffdnet')
+    noisy_psnr, psnr = _denoised_psnr(model, clean_crop, 25, with_level=True)
     assert psnr > noisy_psnr + 8
 
 
 @pytest.fixture(scope='module')
-def ffdnet_psnr() -> float:
-    path = str(shared_path('weights/FFDNet_color.mat'))
-    return _denoised_psnr(build_from_matlab(path), 25, with_level=True)[1]
+def ffdnet_psnr(shared_data, clean_crop) -> float:
+    path = str(shared_data('weights/FFDNet_color.mat'))
+    return _denoised_psnr(build_from_matlab(path), clean_crop, 25, with_level=True)[1]
 
 
 @pytest.mark.parametrize('wrong', [_transpose_kernels, _swap_subpixel_order])
-def test_axis_order_is_proven_by_ffdnet(ffdnet_psnr, wrong):
+def test_axis_order_is_proven_by_ffdnet(ffdnet_psnr, wrong, shared_data, clean_crop):
     # vl_nnSubP fixes which image axis is the row (MATLAB's first); kernels read with the other
     # spatial order, or sub-images in the other order, lose > 1 dB (about 1.4 dB here). DnCNN
     # alone cannot tell: transposing every kernel is the same network on the transposed image.
-    model = build_from_matlab(str(shared_path('weights/FFDNet_color.mat')))
+    model = build_from_matlab(str(shared_data('weights/FFDNet_color.mat')))
     wrong(model)
-    _, wrong_psnr = _denoised_psnr(model, 25, with_level=True)
+    _, wrong_psnr = _denoised_psnr(model, clean_crop, 25, with_level=True)
     assert ffdnet_psnr > wrong_psnr + 1
 
 
-def test_state_dict_and_config():
-    state_dict, cfg = load_matlab_state_dict(str(shared_path('weights/CDnCNN_B_color_blind.mat')))
+def test_state_dict_and_config(shared_data):
+    state_dict, cfg = load_matlab_state_dict(str(shared_data('weights/CDnCNN_B_color_blind.mat')))
     assert cfg == dict(type='DnCNN', in_channels=3, channels=64, num_layers=20, bn=False)
     assert set(state_dict) == set(DnCNN(num_layers=20, bn=False).state_dict())
-    state_dict, cfg = load_matlab_state_dict(str(shared_path('weights/FFDNet_color.mat')))
+    state_dict, cfg = load_matlab_state_dict(str(shared_data('weights/FFDNet_color.mat')))
     assert cfg == dict(type='FFDNet', in_channels=3, channels=96, num_layers=12, bn=False)
 
 
-def test_errors(tmp_path: Path):
-    dncnn = str(shared_path('weights/CDnCNN_color_sigma15.mat'))
+def test_errors(tmp_path: Path, shared_data):
+    dncnn = str(shared_data('weights/CDnCNN_color_sigma15.mat'))
     with pytest.raises(ValueError, match="are arch='dncnn'"):
         load_matlab_state_dict(dncnn, 'ffdnet')
     with pytest.raises(ValueError, match='arch must be one of'):

@@ -3,7 +3,7 @@ import importlib.util
 
 import pytest
 import torch
-from conftest import REPO_ROOT, shared_path
+from conftest import repo_root, shared_path
 from mmengine.runner import load_checkpoint
 
 from mmsemdenoise.models.denoisers import build_from_matlab
@@ -12,7 +12,7 @@ from mmsemdenoise.registry import MODELS
 
 def _tool():
     spec = importlib.util.spec_from_file_location(
-        'convert_matlab_weights', REPO_ROOT / 'tools' / 'convert_matlab_weights.py')
+        'convert_matlab_weights', repo_root / 'tools' / 'convert_matlab_weights.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -20,8 +20,8 @@ def _tool():
 
 @pytest.mark.parametrize('name,arch', [('CDnCNN_color_sigma50.mat', 'dncnn'),
                                        ('FFDNet_color.mat', 'ffdnet')])
-def test_checkpoint_loads_into_the_registered_model(tmp_path, name, arch):
-    src = shared_path(f'weights/{name}')
+def test_checkpoint_loads_into_the_registered_model(tmp_path, name, arch, shared_data):
+    src = shared_data(f'weights/{name}')
     dst = tmp_path / 'out' / f'{arch}.pth'
     assert _tool().main([str(src), str(dst), '--arch', arch]) == 0
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
@@ -36,8 +36,8 @@ def test_checkpoint_loads_into_the_registered_model(tmp_path, name, arch):
         torch.testing.assert_close(model.eval()(noisy, sigma), reference(noisy, sigma))
 
 
-def test_refuses_to_overwrite_without_force(tmp_path, capsys):
-    src = str(shared_path('weights/CDnCNN_color_sigma15.mat'))
+def test_refuses_to_overwrite_without_force(tmp_path, capsys, shared_data):
+    src = str(shared_data('weights/CDnCNN_color_sigma15.mat'))
     dst = tmp_path / 'ckpt.pth'
     dst.write_bytes(b'keep me')
     tool = _tool()
@@ -48,12 +48,12 @@ def test_refuses_to_overwrite_without_force(tmp_path, capsys):
     assert 'state_dict' in torch.load(dst, weights_only=True)
 
 
-def test_clear_errors(tmp_path, capsys):
+def test_clear_errors(tmp_path, capsys, shared_data):
     tool = _tool()
     dst = tmp_path / 'ckpt.pth'
     assert tool.main([str(tmp_path / 'missing.mat'), str(dst), '--arch', 'dncnn']) == 1
     assert 'not found' in capsys.readouterr().err
-    src = str(shared_path('weights/FFDNet_color.mat'))
+    src = str(shared_data('weights/FFDNet_color.mat'))
     assert tool.main([src, str(dst), '--arch', 'dncnn']) == 1
     assert "are arch='ffdnet'" in capsys.readouterr().err
     assert not dst.exists()
@@ -61,8 +61,8 @@ def test_clear_errors(tmp_path, capsys):
         tool.main([src, str(dst), '--arch', 'unet'])
 
 
-def test_config_init_cfg_loads_the_checkpoint(tmp_path):
-    src = shared_path('weights/CDnCNN_color_sigma25.mat')
+def test_config_init_cfg_loads_the_checkpoint(tmp_path, shared_data):
+    src = shared_data('weights/CDnCNN_color_sigma25.mat')
     dst = tmp_path / 'cdncnn_sigma25.pth'
     assert _tool().main([str(src), str(dst), '--arch', 'dncnn']) == 0
     model = MODELS.build(dict(type='DnCNN', num_layers=20, bn=False,
@@ -73,10 +73,10 @@ def test_config_init_cfg_loads_the_checkpoint(tmp_path):
         assert torch.equal(model.state_dict()[key], value), key
 
 
-def test_prefix_makes_a_cascade_checkpoint(tmp_path):
+def test_prefix_makes_a_cascade_checkpoint(tmp_path, shared_data):
     """``--prefix denoiser.`` loads strictly into a DenoisingCascade (tools/test.py, load_from)."""
     from mmengine.registry import init_default_scope
-    src = shared_path('weights/CDnCNN_color_sigma25.mat')
+    src = shared_data('weights/CDnCNN_color_sigma25.mat')
     dst = tmp_path / 'cascade.pth'
     assert _tool().main([str(src), str(dst), '--arch', 'dncnn', '--prefix', 'denoiser.']) == 0
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
