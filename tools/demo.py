@@ -31,6 +31,7 @@ from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
 from mmsemdenoise.analysis import build_variants, prepare_config, run_sweep, write_report
+from mmsemdenoise.utils.weights import resolve_checkpoint
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -69,10 +70,9 @@ def check_data(root: str) -> bool:
 
 
 def set_iters(cfg: Config, iters: int) -> None:
-    """Train for ``iters`` iterations: loop, cosine schedule, final validation and checkpoint."""
-    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
-    cfg.param_scheduler[0].T_max = iters
-    cfg.default_hooks.checkpoint.interval = iters
+    """Train for ``iters`` iterations (the cosine schedule, the final validation and the last
+    checkpoint follow the loop's max_iters)."""
+    cfg.train_cfg.max_iters = iters
 
 
 def stage1_config(args: argparse.Namespace) -> Config:
@@ -90,7 +90,7 @@ def stage2_config(args: argparse.Namespace, stage1_ckpt: str, task_ckpt: str,
     cfg = Config.fromfile(STAGE2)
     cfg.work_dir = osp.join(args.work_dir, 'stage2')
     cfg.model.noise.sigma = args.sigma
-    cfg.model.denoiser.init_cfg.checkpoint = stage1_ckpt
+    cfg.model.denoiser_checkpoint = stage1_ckpt
     cfg.model.task_checkpoint = task_ckpt
     set_iters(cfg, args.stage2_iters)
     cfg.train_dataloader.dataset.data_root = args.data_root
@@ -121,13 +121,13 @@ def main() -> None:
     start = time.time()
     cfg1 = stage1_config(args)
     Runner.from_cfg(cfg1).train()
-    stage1_ckpt = osp.join(cfg1.work_dir, f'iter_{args.stage1_iters}.pth')
+    stage1_ckpt = resolve_checkpoint(cfg1.work_dir)  # the run's last checkpoint
     times['stage 1'] = time.time() - start
 
     start = time.time()
     cfg2 = stage2_config(args, stage1_ckpt, task_ckpt, labelled)
     Runner.from_cfg(cfg2).train()
-    stage2_ckpt = osp.join(cfg2.work_dir, f'iter_{args.stage2_iters}.pth')
+    stage2_ckpt = resolve_checkpoint(cfg2.work_dir)
     times['stage 2 (label-free)'] = time.time() - start
 
     start = time.time()

@@ -5,38 +5,22 @@
 # `mmseg::` base), frozen, and loaded from mmseg's released checkpoint. Only the denoiser trains,
 # on L = L_rec + lambda * L_task (see README, "Loss scale"). Data, metrics, visualizer and schedule
 # are mmseg's; IoU is measured on the denoised noisy images, PSNR/SSIM on the denoised images.
-_base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py']
+_base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py',
+          '../_base_/models/denoising_cascade.py']
 default_scope = 'mmsemdenoise'
 
-sigma = 30
-# a stage-1 checkpoint (e.g. from configs/denoise/three-scale_bsd400_blind.py); the prefix picks
-# the denoiser's weights out of the stage-1 cascade's state dict
-denoiser_checkpoint = 'work_dirs/three-scale_bsd400_blind/iter_100000.pth'
-task_checkpoint = ('https://download.openmmlab.com/mmsegmentation/v0.5/deeplabv3/'
-                   'deeplabv3_r50-d8_512x512_20k_voc12aug/'
-                   'deeplabv3_r50-d8_512x512_20k_voc12aug_20200617_010906-596905ef.pth')
 model = dict(
-    _delete_=True,
-    type='DenoisingCascade',
-    data_preprocessor=dict(type='PixelPreprocessor', bgr_to_rgb=True),
-    denoiser=dict(type='ThreeScaleDenoiser',
-                  init_cfg=dict(type='Pretrained', checkpoint=denoiser_checkpoint,
-                                prefix='denoiser.')),
-    noise=dict(type='GaussianNoise', sigma=sigma),
+    _base_.cascade,
     task_model=_base_.model,
-    task_checkpoint=task_checkpoint,
+    # a stage-1 work dir, checkpoint or shipped name, e.g. a run of denoise/three-scale_bsd400_blind.py
+    denoiser_checkpoint='work_dirs/three-scale_bsd400_blind',
+    task_checkpoint=('https://download.openmmlab.com/mmsegmentation/v0.5/deeplabv3/'
+                     'deeplabv3_r50-d8_512x512_20k_voc12aug/'
+                     'deeplabv3_r50-d8_512x512_20k_voc12aug_20200617_010906-596905ef.pth'),
+    noise=dict(type='GaussianNoise', sigma=30),
     # lambda = 1286 relative to per-pixel MSE on 0-255 images (the released code) = 1286 / 255**2
-    loss=dict(type='JointLoss', rec_loss=dict(type='MSELoss'), rec_weight=1.0,
-              task_weight=1286 / 255**2))
-
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    constructor='TrainableParamsOptimWrapperConstructor',  # the frozen task model stays out
-    optimizer=dict(type='Adam', lr=1e-4))
-param_scheduler = [dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=0, end=20000,
-                        by_epoch=False)]
-val_evaluator = [dict(type='mmseg.IoUMetric', iou_metrics=['mIoU']),
-                 dict(type='mmsemdenoise.PSNR'), dict(type='mmsemdenoise.SSIM')]
+    loss=dict(type='JointLoss', task_weight=1286 / 255**2))
+optim_wrapper = dict(_delete_=True, **_base_.cascade_optim_wrapper)  # replaces the task's
+param_scheduler = [dict(type='PolyLR', eta_min=1e-6, power=0.9, by_epoch=False)]
+val_evaluator = [_base_.val_evaluator, *_base_.denoise_metrics]
 test_evaluator = val_evaluator
-# (metric types carry their scope: upstream loops are built in the upstream scope)

@@ -10,8 +10,7 @@
 _base_ = ['./efficientnet-lite0_denoise-labelfree_check.py']
 
 denoise_root = 'data/denoise'
-denoiser_checkpoint = 'work_dirs/three-scale_bsd400_sigma25_cpu-1h/iter_10000.pth'
-model = dict(denoiser=dict(init_cfg=dict(checkpoint=denoiser_checkpoint)), predict_clean=True)
+model = dict(predict_clean=True)
 
 train_dataloader = dict(
     batch_size=4,
@@ -29,13 +28,8 @@ val_dataloader = dict(
             for folder in ('CBSD68', 'Kodak24')
         ]))
 test_dataloader = val_dataloader
-val_evaluator = [dict(type='mmsemdenoise.CleanAgreement'), dict(type='mmsemdenoise.PSNR'),
-                 dict(type='mmsemdenoise.SSIM')]
+val_evaluator = [dict(type='mmsemdenoise.CleanAgreement'), *_base_.denoise_metrics]
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(type='AutocastOptimWrapper')
-max_iters = 400
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-6, by_epoch=False)]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(logger=dict(interval=25),
-                     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+train_cfg = dict(max_iters=400)

@@ -8,27 +8,19 @@
 #   python tools/convert_efficientnet_lite0.py checkpoints/efficientnet-lite0_in1k.pth
 #   python tools/build_check_set.py data/imagenet-check
 #   python tools/train.py configs/cascade/efficientnet-lite0_denoise-labelfree_check.py
-_base_ = ['../task_models/efficientnet-lite0_in1k.py']
+_base_ = ['../task_models/efficientnet-lite0_in1k.py', '../_base_/models/denoising_cascade.py']
 
-sigma = 25
-denoiser_checkpoint = 'work_dirs/three-scale_bsd400_sigma25_cpu-1h/iter_10000.pth'
+denoiser_checkpoint = 'work_dirs/three-scale_bsd400_sigma25_cpu-1h'
 task_checkpoint = 'checkpoints/efficientnet-lite0_in1k.pth'
 model = dict(
-    _delete_=True,
-    type='DenoisingCascade',
-    data_preprocessor=dict(type='PixelPreprocessor', bgr_to_rgb=True),
-    denoiser=dict(type='ThreeScaleDenoiser',
-                  init_cfg=dict(type='Pretrained', checkpoint=denoiser_checkpoint,
-                                prefix='denoiser.')),
-    noise=dict(type='GaussianNoise', sigma=sigma),
+    _base_.cascade,
     task_model=_base_.model,
+    denoiser_checkpoint=denoiser_checkpoint,
     task_checkpoint=task_checkpoint,
     task_target='clean_prediction',
-    distill_temperature=1.0,
     # KL to the clean prediction has the gradient scale of a cross-entropy, so the paper's
     # classification lambda (266 relative to per-pixel MSE on 0-255 images) carries over
-    loss=dict(type='JointLoss', rec_loss=dict(type='MSELoss'), rec_weight=1.0,
-              task_weight=266 / 255**2))
+    loss=dict(type='JointLoss', task_weight=266 / 255**2))
 
 # training reads the images only (no annotation file): a plain folder of clean photos
 train_pipeline = [
@@ -44,16 +36,9 @@ train_dataloader = dict(
     dataset=dict(type='CleanImageFolder', data_root=_base_.data_root,
                  data_prefix=dict(img_path='val'), pipeline=train_pipeline))
 
-optim_wrapper = dict(
-    type='OptimWrapper',
-    constructor='TrainableParamsOptimWrapperConstructor',
-    optimizer=dict(type='Adam', lr=1e-4))
-max_iters = 100
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-6, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_evaluator = [dict(type='mmpretrain.Accuracy', topk=(1, 5)), dict(type='mmsemdenoise.PSNR'),
-                 dict(type='mmsemdenoise.SSIM')]
+optim_wrapper = _base_.cascade_optim_wrapper
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=100, val_interval=10**9)  # validate at the end
+param_scheduler = [dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False)]
+val_evaluator = [dict(type='mmpretrain.Accuracy', topk=(1, 5)), *_base_.denoise_metrics]
 test_evaluator = val_evaluator
-# (metric types carry their scope: upstream loops are built in the upstream scope)
-default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10**9, max_keep_ckpts=1))

@@ -7,22 +7,16 @@
 _base_ = ['../cascade/efficientnet-lite0_denoise-labelfree_check.py']
 
 data_root = 'mmsemdenoise/demo_data'
-denoiser_checkpoint = 'work_dirs/demo/stage1/iter_600.pth'
-task_checkpoint = 'work_dirs/demo/efficientnet-lite0_in1k.pth'
 model = dict(
-    denoiser=dict(init_cfg=dict(checkpoint=denoiser_checkpoint)),
-    task_checkpoint=task_checkpoint,
+    denoiser_checkpoint='work_dirs/demo/stage1',
+    task_checkpoint='work_dirs/demo/efficientnet-lite0_in1k.pth',
     predict_clean=True)
 train_dataloader = dict(dataset=dict(data_root=data_root, data_prefix=dict(img_path='train')))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 optim_wrapper = dict(type='AutocastOptimWrapper')
-max_iters = 150
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-6, by_epoch=False)]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+train_cfg = dict(max_iters=150)
 val_evaluator = [dict(type='mmpretrain.Accuracy', topk=(1, 5)),
-                 dict(type='mmsemdenoise.CleanAgreement'),
-                 dict(type='mmsemdenoise.PSNR'), dict(type='mmsemdenoise.SSIM')]
+                 dict(type='mmsemdenoise.CleanAgreement'), *_base_.denoise_metrics]
 test_evaluator = val_evaluator
-default_hooks = dict(logger=dict(interval=50),
-                     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=50))

@@ -4,14 +4,7 @@
 _base_ = [
     '../_base_/models/three_scale_denoiser.py',
     '../_base_/datasets/bsd400_denoise.py',
+    '../_base_/schedules/adam_cosine_100k.py',
     '../_base_/default_runtime.py',
 ]
-sigma = 25
-model = dict(noise=dict(sigma=sigma))
-max_iters = 100000
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-6, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(save_best='denoise/psnr', rule='greater'))

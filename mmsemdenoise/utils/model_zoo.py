@@ -78,3 +78,51 @@ def load_from_shipped(filename: str, map_location: MapLocation = None) -> dict:
 def register_model_zoo_scheme() -> None:
     """Make every mmengine checkpoint loader resolve ``mmsemdenoise://<name>``."""
     CheckpointLoader.register_scheme(prefixes=SCHEME, loader=load_from_shipped, force=True)
+
+
+def export_shipped_weights(checkpoint: str,
+                           name: str,
+                           keep_prefix: Optional[str] = 'denoiser.',
+                           out_dir: str = WEIGHTS_DIR,
+                           force: bool = False) -> Dict[str, str]:
+    """Write a training checkpoint as shipped weights: ``<out_dir>/<name>.pth``, a float16 state
+    dict of the keys under ``keep_prefix`` (kept, so the file also loads into a cascade with
+    ``load_from``), and its line in ``<out_dir>/SHA256SUMS``.
+
+    Args:
+        checkpoint (str): A checkpoint file or a run's work dir (its last checkpoint).
+        name (str): The shipped name, e.g. ``'three-scale_blind_bsd400'``.
+        keep_prefix (str, optional): Keep only keys under it (``None``: all). Defaults to
+            ``'denoiser.'``.
+        out_dir (str): Where to write. Defaults to the package's weights folder.
+        force (bool): Replace existing weights of that name. Defaults to False.
+
+    Returns:
+        dict: ``{'path': ..., 'sha256': ...}``.
+
+    Raises:
+        FileExistsError: If the name exists and ``force`` is False.
+        KeyError: If no key lies under ``keep_prefix``.
+    """
+    from .weights import resolve_checkpoint, state_dict_of  # noqa: avoid an import cycle
+    path = osp.join(out_dir, f'{name}.pth')
+    if osp.exists(path) and not force:
+        raise FileExistsError(f'{path} exists; pass force=True (--force) to replace it')
+    source = resolve_checkpoint(checkpoint)
+    state = state_dict_of(torch.load(source, map_location='cpu', weights_only=False), source)
+    kept = {k: v for k, v in state.items() if keep_prefix is None or k.startswith(keep_prefix)}
+    if not kept:
+        raise KeyError(f'{source}: no key starts with {keep_prefix!r}')
+    half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in kept.items()}
+    torch.save(half, path)
+    digest = file_sha256(path)
+    sums_path = osp.join(out_dir, 'SHA256SUMS')
+    lines = []
+    if osp.isfile(sums_path):
+        with open(sums_path) as f:
+            lines = [line for line in f if line.strip() and line.split()[1] != f'{name}.pth']
+    lines.append(f'{digest}  {name}.pth\n')
+    with open(sums_path, 'w') as f:
+        f.writelines(sorted(lines, key=lambda line: line.split()[1]))
+    _sums.cache_clear()
+    return dict(path=path, sha256=digest)

@@ -10,6 +10,8 @@ paths, ``http(s)://``, ``open-mmlab://``, and this package's ``mmsemdenoise://<n
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Union
 
+import os.path as osp
+
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
@@ -81,6 +83,23 @@ def compare_keys(module: nn.Module, state: StateDict) -> LoadReport:
                     if tuple(state[k].shape) != tuple(own[k].shape)])
 
 
+def resolve_checkpoint(checkpoint: str) -> str:
+    """A checkpoint name as given, or, for a work dir, the checkpoint its ``last_checkpoint``
+    file names (what mmengine's CheckpointHook writes): the stage-1 -> stage-2 handover.
+
+    Raises:
+        FileNotFoundError: If a directory holds no ``last_checkpoint`` file.
+    """
+    if not osp.isdir(checkpoint):
+        return checkpoint
+    pointer = osp.join(checkpoint, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        raise FileNotFoundError(f'{checkpoint} is a directory without a last_checkpoint file: '
+                                'pass a checkpoint file, or the work dir of a finished run')
+    with open(pointer) as f:
+        return f.read().strip()
+
+
 def load_weights(module: nn.Module,
                  checkpoint: Union[str, Mapping],
                  prefix: Optional[str] = None,
@@ -94,9 +113,9 @@ def load_weights(module: nn.Module,
 
     Args:
         module (nn.Module): Where the weights go.
-        checkpoint (str | Mapping): A local path, a URL or scheme mmengine knows
-            (``https://``, ``open-mmlab://``, ``mmsemdenoise://<shipped name>``), or an already
-            loaded checkpoint / state dict.
+        checkpoint (str | Mapping): A local path, a run's work dir (its last checkpoint), a
+            URL or scheme mmengine knows (``https://``, ``open-mmlab://``,
+            ``mmsemdenoise://<shipped name>``), or an already loaded checkpoint / state dict.
         prefix (str, optional): Take only the keys under this prefix, stripped (e.g.
             ``'denoiser.'`` reads a denoiser out of a cascade checkpoint). Defaults to None.
         strict (bool): Raise on any missing, unexpected or mis-shaped key; otherwise log a
@@ -111,6 +130,8 @@ def load_weights(module: nn.Module,
         CheckpointMismatchError: With ``strict``, when a key is missing, unexpected or has
             another shape; the message names the file, the module and the keys.
     """
+    if isinstance(checkpoint, str):
+        checkpoint = resolve_checkpoint(checkpoint)
     source = checkpoint if isinstance(checkpoint, str) else 'state dict'
     loaded = (CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
               if isinstance(checkpoint, str) else checkpoint)

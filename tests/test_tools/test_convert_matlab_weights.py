@@ -1,9 +1,9 @@
 """tools/convert_matlab_weights.py: checkpoint content, mmengine loading, overwrite, errors."""
 import importlib.util
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import repo_root, shared_path
 from mmengine.runner import load_checkpoint
 
 from mmsemdenoise.models.denoisers import build_from_matlab
@@ -12,7 +12,7 @@ from mmsemdenoise.registry import MODELS
 
 def _tool():
     spec = importlib.util.spec_from_file_location(
-        'convert_matlab_weights', repo_root / 'tools' / 'convert_matlab_weights.py')
+        'convert_matlab_weights', Path(__file__).resolve().parents[2] / 'tools' / 'convert_matlab_weights.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

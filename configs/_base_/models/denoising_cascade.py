@@ -1,0 +1,28 @@
+# Stage 2, shared by every task: the paper's denoiser in front of a frozen task model. Inherit this
+# NEXT TO an unmodified task config and say only what differs:
+#
+#   _base_ = ['mmseg::deeplabv3/...py', 'mmsemdenoise::_base_/models/denoising_cascade.py']
+#   model = dict(_base_.cascade, task_model=_base_.model, task_checkpoint=...,
+#                denoiser_checkpoint=..., noise=..., loss=dict(type='JointLoss', task_weight=...))
+#   optim_wrapper = dict(_delete_=True, **_base_.cascade_optim_wrapper)  # replaces the task's
+#   val_evaluator = [_base_.val_evaluator, *_base_.denoise_metrics]
+#
+# The names below differ from the task config's keys (mmengine refuses a key defined in two bases);
+# `_delete_` makes the cascade replace the task config's model rather than merge into it.
+cascade = dict(
+    _delete_=True,
+    type='DenoisingCascade',
+    data_preprocessor=dict(type='PixelPreprocessor', bgr_to_rgb=True),
+    denoiser=dict(type='ThreeScaleDenoiser'),
+    # a stage-1 work dir (its last checkpoint), a checkpoint file or a shipped name
+    denoiser_checkpoint='mmsemdenoise://three-scale_blind_bsd400',
+    noise=dict(type='GaussianNoise', sigma=25),
+    loss=dict(type='JointLoss', rec_loss=dict(type='MSELoss'), task_weight=0.0))
+# only the denoiser trains: the constructor keeps the frozen task model out of the optimizer
+cascade_optim_wrapper = dict(
+    type='OptimWrapper',
+    constructor='TrainableParamsOptimWrapperConstructor',
+    optimizer=dict(type='Adam', lr=1e-4))
+# PSNR/SSIM of the denoised images, next to the task metrics (scoped names: upstream loops build
+# their evaluators in the upstream scope)
+denoise_metrics = [dict(type='mmsemdenoise.PSNR'), dict(type='mmsemdenoise.SSIM')]
