@@ -19,8 +19,8 @@ SCOPE = 'mmsemdenoise'
 
 RUNNERS = Registry('runner', parent=root.RUNNERS)
 RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=root.RUNNER_CONSTRUCTORS)
-LOOPS = Registry('loop', parent=root.LOOPS)
-HOOKS = Registry('hook', parent=root.HOOKS)
+LOOPS = Registry('loop', parent=root.LOOPS, locations=['mmsemdenoise.engine'])
+HOOKS = Registry('hook', parent=root.HOOKS, locations=['mmsemdenoise.engine'])
 LOG_PROCESSORS = Registry('log_processor', parent=root.LOG_PROCESSORS)
 
 DATASETS = Registry('dataset', parent=root.DATASETS, locations=['mmsemdenoise.datasets'])

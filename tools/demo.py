@@ -30,7 +30,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
-from mmsemdenoise.analysis import build_variants, prepare_config, run_sweep, write_report
+from mmsemdenoise.analysis import prepare_config
 from mmsemdenoise.utils.weights import resolve_checkpoint
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -133,11 +133,12 @@ def main() -> None:
     start = time.time()
     out_dir = osp.join(args.work_dir, 'sweep')
     os.makedirs(out_dir, exist_ok=True)
-    test_cfg = prepare_config(cfg2, out_dir)
-    denoisers = build_variants(cfg2, [f'stage1={stage1_ckpt}', f'stage2-labelfree={stage2_ckpt}'],
-                               args.classical)
-    rows, examples, metainfo = run_sweep(test_cfg, denoisers, args.sigmas)
-    table = write_report(rows, examples, metainfo, out_dir)
+    sweep_cfg = prepare_config(
+        cfg2, out_dir, sigmas=args.sigmas, classical=args.classical, progress=True,
+        variants=[f'stage1={stage1_ckpt}', f'stage2-labelfree={stage2_ckpt}'])
+    Runner.from_cfg(sweep_cfg).test()
+    with open(osp.join(out_dir, 'sweep.md')) as f:
+        table = f.read().strip()
     times['noise sweep'] = time.time() - start
 
     print(f'\nNoise sweep on {args.data_root}/val (trained at sigma = {args.sigma:g}):\n')

@@ -11,20 +11,23 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 IMAGE_METRICS = ('denoise/psnr', 'denoise/ssim')
+#: Row keys that name a run rather than hold a metric (sweep rows and benchmark rows).
+RUN_KEYS = ('variant', 'sigma', 'noise', 'severity')
 
 
 def metric_columns(rows: Sequence[dict]) -> List[str]:
     """The metric keys of a sweep: the task metrics as the evaluator reported them, then PSNR/SSIM.
 
     Args:
-        rows (Sequence[dict]): Rows of :func:`~mmsemdenoise.analysis.noise_sweep.run_sweep`.
+        rows (Sequence[dict]): Sweep or benchmark rows (``variant``, ``sigma`` / ``noise``,
+            ``severity``, then the metrics).
 
     Returns:
         list[str]: e.g. ``['aAcc', 'mIoU', 'mAcc', 'denoise/psnr', 'denoise/ssim']``.
     """
     keys: List[str] = []
     for row in rows:
-        keys += [k for k in row if k not in ('variant', 'sigma') and k not in keys]
+        keys += [k for k in row if k not in RUN_KEYS and k not in keys]
     return [k for k in keys if k not in IMAGE_METRICS] + [k for k in IMAGE_METRICS if k in keys]
 
 

@@ -1,6 +1,8 @@
-"""Runner pieces: the optimizer constructor that leaves frozen parameters out, and a bfloat16
-autocast optimizer wrapper that also works on CPU."""
+"""Runner pieces: the optimizer constructor that leaves frozen parameters out, a bfloat16
+autocast optimizer wrapper that also works on CPU, the robustness test loop (noise sweep and
+corruption benchmark) and the hook that shows noisy | denoised | clean images at validation."""
 from .autocast_optim_wrapper import AutocastOptimWrapper
 from .optim_constructor import TrainableParamsOptimWrapperConstructor
+from .robustness_loop import RobustnessTestLoop
 
-__all__ = ['AutocastOptimWrapper', 'TrainableParamsOptimWrapperConstructor']
+__all__ = ['AutocastOptimWrapper', 'TrainableParamsOptimWrapperConstructor', 'RobustnessTestLoop']

@@ -5,7 +5,12 @@ non-local means by default; ``bm3d`` needs ``pip install bm3d`` and takes ~5 s p
 on one CPU core), and each ``--variant NAME=CHECKPOINT[,CONFIG]`` (a cascade checkpoint or a bare
 denoiser checkpoint; CONFIG builds its denoiser, default: CONFIG's ``model.denoiser``), plus
 ``clean`` (no noise, no denoiser) once. Evaluated with the config's test dataloader and metrics
-by mmengine's Runner; every variant sees the same seeded noisy images.
+by mmengine's Runner through the registered test loop ``RobustnessTestLoop`` (this tool only
+sets ``test_cfg``: the same runs as ``tools/test.py CONFIG CKPT --cfg-options
+test_cfg.type=RobustnessTestLoop ...``); every variant sees the same seeded noisy images.
+``--corruptions`` adds the corruption benchmark (P / mPC / rPC, robustness.{md,csv,json},
+robustness_<corruption>.png, examples_<corruption>_severity<s>.png); ``--sigmas`` with no value
+leaves the Gaussian sweep out.
 
 Writes to --out-dir: sweep.md, sweep.csv, sweep_<metric>.png (one per metric) and
 examples_sigma<s>.png (noisy | each denoiser | clean, with the predicted masks for segmentation).
@@ -13,8 +18,9 @@ examples_sigma<s>.png (noisy | each denoiser | clean, with the predicted masks f
 Usage:
     python tools/analysis/noise_sweep.py CONFIG --task-checkpoint T.pth \
         --variant mse=stage1.pth --variant joint=stage2.pth \
-        [--sigmas 0 15 30 45 60] [--classical nlm|bm3d|none] [--num-images N] \
-        [--num-examples 3] [--out-dir DIR] [--cfg-options k=v ...]
+        [--sigmas 0 15 30 45 60] [--corruptions [gaussian_noise ...]] [--severities 1 2 3 4 5] \
+        [--classical nlm|bm3d|none] [--num-images N] [--num-examples 3] [--out-dir DIR] \
+        [--cfg-options k=v ...]
 
 Example (the CPU CamVid cascade, stage 1 vs stage 2):
     python tools/analysis/noise_sweep.py configs/cascade/fastscnn_denoise_camvid_cpu.py \
@@ -27,10 +33,11 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs)
-from mmsemdenoise.analysis import (build_variants, check_sigmas, parse_variant, prepare_config,
-                                   run_sweep, write_report)
+from mmsemdenoise.analysis import prepare_config
+from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,13 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the config's model.task_checkpoint)")
     parser.add_argument('--variant', action='append', default=[], metavar='NAME=CKPT[,CONFIG]',
                         help='a denoiser to compare (repeat the option for several)')
-    parser.add_argument('--sigmas', type=float, nargs='+', default=[0, 15, 30, 45, 60],
-                        help='Gaussian noise levels on the 0-255 scale')
+    parser.add_argument('--sigmas', type=float, nargs='*', default=[0, 15, 30, 45, 60],
+                        help='Gaussian noise levels on the 0-255 scale (none: no Gaussian sweep)')
+    parser.add_argument('--corruptions', nargs='*', choices=list(NOISE_CORRUPTIONS),
+                        help='noise corruptions of the benchmark (no value: all four)')
+    parser.add_argument('--severities', type=int, nargs='+', default=[1, 2, 3, 4, 5],
+                        help='corruption severities')
     parser.add_argument('--classical', default='nlm',
                         help="classical baseline: 'nlm' (scikit-image), 'bm3d' or 'none'")
     parser.add_argument('--num-images', type=int, help='evaluate the first N test images only')
     parser.add_argument('--num-examples', type=int, default=3,
-                        help='images in each examples_sigma<s>.png')
+                        help='images in each examples_*.png')
     parser.add_argument('--out-dir', help='output folder (default: work_dirs/noise_sweep/<config>)')
     parser.add_argument('--log-level', default='WARNING', help="the Runner's log level")
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
@@ -60,29 +71,39 @@ def main() -> None:
     args = parser.parse_args()
     name = osp.splitext(osp.basename(args.config.split('::')[-1]))[0]
     out_dir = args.out_dir or osp.join('work_dirs', 'noise_sweep', name)
+    corruptions = (list(NOISE_CORRUPTIONS) if args.corruptions == [] else args.corruptions)
     try:  # every mistake in the command line is reported before anything runs
         if '::' not in args.config and not osp.isfile(args.config):
             raise FileNotFoundError(f'config file not found: {args.config}')
-        check_sigmas(args.sigmas)
-        for spec in args.variant:
-            parse_variant(spec)
+        if not args.sigmas and not corruptions:
+            raise ValueError('nothing to evaluate: give --sigmas and/or --corruptions')
         if args.task_checkpoint and not osp.isfile(args.task_checkpoint) \
                 and '://' not in args.task_checkpoint:
             raise FileNotFoundError(f'task checkpoint not found: {args.task_checkpoint}')
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
-        test_cfg = prepare_config(cfg, out_dir, args.task_checkpoint, args.num_images,
-                                  args.log_level)
-        denoisers = build_variants(cfg, args.variant, args.classical)
+        sweep_cfg = prepare_config(
+            cfg, out_dir, args.task_checkpoint, args.num_images, args.log_level,
+            sigmas=args.sigmas or None, variants=args.variant, classical=args.classical,
+            num_examples=args.num_examples, corruptions=corruptions,
+            severities=args.severities, progress=not args.no_progress)
+        os.makedirs(out_dir, exist_ok=True)
+        runner = Runner.from_cfg(sweep_cfg)
+        runner.test_loop  # builds the loop: loads every variant, checks its arguments
     except (FileNotFoundError, ValueError, TypeError, ImportError, KeyError) as error:
         parser.error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
-    os.makedirs(out_dir, exist_ok=True)
-    rows, examples, metainfo = run_sweep(test_cfg, denoisers, args.sigmas, args.num_examples,
-                                         progress=not args.no_progress)
-    table = write_report(rows, examples, metainfo, out_dir)
-    print(table)
-    print(f'\nwritten to {out_dir}: sweep.md, sweep.csv, sweep_*.png, examples_sigma*.png')
+    runner.test()
+    written = []
+    for report in ('sweep.md', 'robustness.md'):
+        if osp.isfile(osp.join(out_dir, report)):
+            with open(osp.join(out_dir, report)) as f:
+                print(f.read())
+    if args.sigmas:
+        written.append('sweep.md, sweep.csv, sweep_*.png, examples_sigma*.png')
+    if corruptions:
+        written.append('robustness.md/.csv/.json, robustness_*.png, examples_*_severity*.png')
+    print(f'written to {out_dir}: ' + '; '.join(written))
 
 
 if __name__ == '__main__':

@@ -10,10 +10,11 @@ The whole data flow of the plugin reads top to bottom in :meth:`DenoisingCascade
 
 Without a task model (or with ``task_weight=0``) it is stage-1 denoiser training.
 """
+import contextlib
 import copy
 import os.path as osp
 import warnings
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -29,6 +30,8 @@ from .frozen_task import freeze
 Images = Union[torch.Tensor, List[torch.Tensor]]
 ModuleCfg = Union[dict, nn.Module, None]
 TASK_TARGETS = ('labels', 'clean_prediction')
+#: Default of :meth:`DenoisingCascade.swapped`: leave that part as it is.
+KEEP = object()
 
 
 def _build(cfg: ModuleCfg) -> Optional[nn.Module]:
@@ -141,13 +144,57 @@ class DenoisingCascade(BaseModel):
                 self.denoiser.init_weights()
         if self.task_model is not None:
             if self.task_checkpoint:
-                load_weights(self.task_model, self.task_checkpoint,
-                             strict=self.task_checkpoint_strict, name='frozen task model')
+                self.load_task_weights()
             else:
                 warnings.warn('DenoisingCascade: no task_checkpoint, the frozen task model '
                               'keeps the weights it was built with')
-            freeze(self.task_model)
+                freeze(self.task_model)
         self._is_init = True
+
+    def load_task_weights(self) -> None:
+        """Load ``task_checkpoint`` into the frozen task model (nothing without either)."""
+        if self.task_model is None or not self.task_checkpoint:
+            return
+        load_weights(self.task_model, self.task_checkpoint, strict=self.task_checkpoint_strict,
+                     name='frozen task model')
+        freeze(self.task_model)
+
+    @contextlib.contextmanager
+    def swapped(self, denoiser=KEEP, test_noise=KEEP) -> Iterator['DenoisingCascade']:
+        """Evaluate with another denoiser and/or test noise; the old ones come back afterwards.
+
+        The public way to compare denoisers and noises on one cascade (the noise sweep's loop
+        uses it): nothing outside the model assigns its attributes.
+
+        Args:
+            denoiser (nn.Module | None): A denoiser module (moved to the cascade's device and
+                memory format), or None for no denoiser (the noisy input goes straight to the
+                task model). Defaults to keeping the current one.
+            test_noise (dict | nn.Module | None): The noise of validation/test (a config is
+                built), or None for clean inputs. Defaults to keeping the current one.
+
+        Yields:
+            DenoisingCascade: The cascade itself.
+
+        Example:
+            >>> with cascade.swapped(denoiser=None, test_noise=dict(type='GaussianNoise',
+            ...                                                     sigma=30)):
+            ...     runner.test()  # doctest: +SKIP
+        """
+        saved = self.denoiser, self.test_noise
+        try:
+            if denoiser is not KEEP:
+                if denoiser is not None:
+                    param = next(self.parameters(), None)
+                    if param is not None:
+                        denoiser = denoiser.to(param.device)
+                    denoiser = denoiser.to(memory_format=self.memory_format)
+                self.denoiser = denoiser
+            if test_noise is not KEEP:
+                self.test_noise = _build(test_noise)
+            yield self
+        finally:
+            self.denoiser, self.test_noise = saved
 
     def train(self, mode: bool = True) -> 'DenoisingCascade':
         """Set the training mode of the denoiser; the task model always stays in eval mode."""
@@ -168,7 +215,8 @@ class DenoisingCascade(BaseModel):
                 :class:`PixelPreprocessor` (a list of (3, H_i, W_i) when sizes differ).
             data_samples (list, optional): The batch's data samples (labels, metainfo).
             mode (str): ``'loss'`` -> dict of losses; ``'predict'`` -> data samples with the
-                task prediction (if any) and ``pred_img``/``gt_img`` (3, H, W) RGB in [0, 255];
+                task prediction (if any) and ``pred_img``/``gt_img``/``noisy_img`` (3, H, W)
+                RGB in [0, 255] (denoised, clean, noisy);
                 ``'tensor'`` -> the denoiser's output on ``inputs`` taken as noisy images.
         """
         if mode == 'loss':
@@ -210,9 +258,10 @@ class DenoisingCascade(BaseModel):
                 result.clean_prediction = reference
         else:
             results = data_samples or [BaseDataElement() for _ in range(inputs.shape[0])]
-        for result, pred, gt in zip(results, denoised, inputs):
+        for result, pred, gt, noise in zip(results, denoised, inputs, noisy):
             result.pred_img = pred.detach() * 255
             result.gt_img = gt * 255
+            result.noisy_img = noise.detach() * 255
         return results
 
     def add_noise(self,

@@ -1,0 +1,274 @@
+"""The noise sweep and the corruption benchmark as an mmengine test loop.
+
+``test_cfg = dict(type='RobustnessTestLoop', ...)`` makes ``tools/test.py CONFIG CKPT`` (and
+``Runner.test()``) evaluate a :class:`~mmsemdenoise.models.cascade.DenoisingCascade` under several
+noise settings and with several denoiser variants, one evaluator pass per (setting, variant), and
+write the report. Each pass is mmengine's test epoch: the dataloader's sampler splits the images
+over processes (``--launcher pytorch``) and ``evaluator.evaluate`` collects them, so the tables of
+one and of several processes are the same. Denoisers and test noise are exchanged through the
+cascade's public :meth:`~DenoisingCascade.swapped`; every variant sees the same seeded noisy images.
+"""
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.dist import all_gather_object, is_main_process
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.runner import TestLoop, autocast
+
+from mmsemdenoise.analysis.noise_sweep import Example, example_of, scalars
+from mmsemdenoise.analysis.robustness_report import (corruptions_in_mpc, summarize,
+                                                     write_robustness_report)
+from mmsemdenoise.analysis.sweep_report import write_report
+from mmsemdenoise.apis import load_denoiser
+from mmsemdenoise.models.cascade import DenoisingCascade
+from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
+from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
+from mmsemdenoise.registry import LOOPS
+
+VariantSpec = Union[str, dict]
+RESERVED = ('clean', 'noisy')
+
+
+@LOOPS.register_module()
+class RobustnessTestLoop(TestLoop):
+    """Evaluate every (noise setting, denoiser variant) and write the benchmark report.
+
+    Noise settings: Gaussian noise of each sigma in ``sigmas`` (the noise sweep: ``sweep.md``,
+    ``sweep.csv``, ``sweep_<metric>.png``, ``examples_sigma<s>.png``, plus a ``clean`` row), and/or
+    each of ``corruptions`` at each of ``severities`` plus clean images (the corruption benchmark:
+    P / mPC / rPC, ``robustness.{md,csv,json}``, ``robustness_<corruption>.png``,
+    ``examples_<corruption>_severity<s>.png``). With neither, the four noise corruptions of
+    :data:`~mmsemdenoise.models.noise.NOISE_CORRUPTIONS` at severities 1-5.
+
+    Variants, in this order: ``noisy`` (no denoiser), the classical baseline if any, the model's
+    own denoiser (the one the runner loaded, e.g. from ``tools/test.py CONFIG CKPT``) as
+    ``checkpoint_variant``, then ``variants``.
+
+    Args:
+        runner (Runner): The runner.
+        dataloader (DataLoader | dict): The test dataloader.
+        evaluator (Evaluator | dict | list): The test evaluator.
+        sigmas (Sequence[float], optional): Gaussian noise levels (0-255 scale). Defaults to None.
+        corruptions (Sequence[str], optional): Noise corruptions. Defaults to None.
+        severities (Sequence[int]): Corruption severities. Defaults to (1, 2, 3, 4, 5).
+        variants (dict, optional): ``name -> checkpoint`` (path, URL or ``mmsemdenoise://``
+            name; the denoiser built from the config's ``model.denoiser``) or ``name ->
+            dict(checkpoint=..., config=...)`` (built from another config's ``model.denoiser``).
+            Loaded with :func:`~mmsemdenoise.apis.load_denoiser`. Defaults to None.
+        checkpoint_variant (str, optional): Name of the model's own denoiser; None leaves it out.
+            Defaults to 'model'.
+        classical (str, optional): ``'nlm'`` or ``'bm3d'`` baseline (told the noise level the
+            noise model reports), or None. Defaults to None.
+        load_task_checkpoint (bool): Load the task model from ``model.task_checkpoint`` first
+            (when the runner loads no full cascade checkpoint). Defaults to False.
+        aggregate (str): Which corruptions mPC averages: ``'benchmark'`` or ``'all'``, see
+            :mod:`~mmsemdenoise.analysis.robustness_report`. Defaults to 'benchmark'.
+        metric (str, optional): The benchmark's main metric. Defaults to mIoU / top-1 / first.
+        num_examples (int): Images per example grid. Defaults to 3.
+        example_severities (Sequence[int]): Severities that get example grids. Defaults to (3,).
+        out_dir (str, optional): Report folder. Defaults to ``<log_dir>/robustness``.
+        progress (bool): A progress bar over the runs (main process). Defaults to False.
+        fp16 (bool): Run the model under autocast. Defaults to False.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader,
+                 evaluator,
+                 sigmas: Optional[Sequence[float]] = None,
+                 corruptions: Optional[Sequence[str]] = None,
+                 severities: Sequence[int] = (1, 2, 3, 4, 5),
+                 variants: Optional[Dict[str, VariantSpec]] = None,
+                 checkpoint_variant: Optional[str] = 'model',
+                 classical: Optional[str] = None,
+                 load_task_checkpoint: bool = False,
+                 aggregate: str = 'benchmark',
+                 metric: Optional[str] = None,
+                 num_examples: int = 3,
+                 example_severities: Sequence[int] = (3, ),
+                 out_dir: Optional[str] = None,
+                 progress: bool = False,
+                 fp16: bool = False) -> None:
+        super().__init__(runner, dataloader, evaluator, fp16)
+        if sigmas is None and corruptions is None:
+            corruptions = list(NOISE_CORRUPTIONS)
+        self.sigmas = [float(s) for s in sigmas or []]
+        if sigmas is not None and (not self.sigmas or min(self.sigmas) < 0
+                                   or len(set(self.sigmas)) != len(self.sigmas)):
+            raise ValueError(f'test_cfg.sigmas must be distinct values >= 0 (0-255 scale), '
+                             f'got {list(sigmas)}')
+        self.corruptions = list(corruptions or [])
+        unknown = [c for c in self.corruptions if c not in NOISE_CORRUPTIONS]
+        if unknown:
+            raise ValueError(f'test_cfg.corruptions: unknown {unknown}; '
+                             f'known: {list(NOISE_CORRUPTIONS)}')
+        self.severities = [int(s) for s in severities]
+        if not self.severities or not set(self.severities) <= {1, 2, 3, 4, 5}:
+            raise ValueError(f'test_cfg.severities must lie in 1..5, got {list(severities)}')
+        corruptions_in_mpc(self.corruptions, aggregate)  # checks `aggregate`
+        self.aggregate, self.metric = aggregate, metric
+        self.num_examples = num_examples
+        self.example_severities = [s for s in example_severities if s in self.severities]
+        self.out_dir = out_dir or osp.join(runner.log_dir, 'robustness')
+        self.progress = progress
+        self.load_task_checkpoint = load_task_checkpoint
+        self.cascade = self._cascade(runner)
+        self.denoisers = self._build_variants(runner.cfg, variants or {}, checkpoint_variant,
+                                              classical)
+
+    @staticmethod
+    def _cascade(runner) -> DenoisingCascade:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if not isinstance(model, DenoisingCascade):
+            raise TypeError(f'RobustnessTestLoop needs a DenoisingCascade model, got '
+                            f'{type(model).__name__} (config model.type)')
+        return model
+
+    def _build_variants(self, cfg: Config, variants: Dict[str, VariantSpec],
+                        checkpoint_variant: Optional[str],
+                        classical: Optional[str]) -> Dict[str, Optional[nn.Module]]:
+        """Name -> denoiser (``noisy`` -> None), every file checked before anything runs."""
+        denoisers: Dict[str, Optional[nn.Module]] = {'noisy': None}
+
+        def add(name: str, denoiser: Optional[nn.Module]) -> None:
+            if name in RESERVED or name in denoisers:
+                raise ValueError(f'test_cfg: variant name {name!r} is reserved or used twice')
+            denoisers[name] = denoiser
+
+        if classical not in (None, 'none'):
+            add(classical, ClassicalDenoiser(classical).eval())
+        if checkpoint_variant and self.cascade.denoiser is not None:
+            add(checkpoint_variant, self.cascade.denoiser)
+        for name, spec in variants.items():
+            spec = dict(checkpoint=spec) if isinstance(spec, str) else dict(spec)
+            checkpoint, config = spec.get('checkpoint'), spec.get('config')
+            for kind, path in (('checkpoint', checkpoint), ('config', config)):
+                if path and '://' not in path and '::' not in path and not osp.isfile(path):
+                    raise FileNotFoundError(f'variant {name!r}: {kind} file not found: {path}')
+            add(name, load_denoiser(Config.fromfile(config) if config else cfg, checkpoint))
+        return denoisers
+
+    def _runs(self) -> List[tuple]:
+        """``(variant, family, level, noise config or None)`` in report order."""
+        runs = []
+        if self.sigmas:
+            runs.append(('clean', 'gaussian', None, None))
+            runs += [(name, 'gaussian', s, dict(type='GaussianNoise', sigma=s))
+                     for s in self.sigmas for name in self.denoisers]
+        for name in self.denoisers if self.corruptions else []:
+            runs.append((name, 'clean', 0, None))
+            runs += [(name, c, s, dict(type='CorruptionNoise', corruption=c, severity=s))
+                     for c in self.corruptions for s in self.severities]
+        return runs
+
+    def _wants_examples(self, family: str, level) -> bool:
+        if family == 'gaussian':
+            return True
+        return family == 'clean' or level in self.example_severities
+
+    def run(self) -> dict:
+        """Evaluate every run; write the report on the main process; return flat metrics."""
+        self.runner.call_hook('before_test')
+        self.runner.model.eval()
+        if self.load_task_checkpoint:
+            self.cascade.load_task_weights()
+        runs = self._runs()
+        show = self.progress and is_main_process()
+        if show:
+            from tqdm import tqdm
+            bar = tqdm(total=len(runs), desc='robustness', unit='run')
+        results = []
+        for name, family, level, noise in runs:
+            denoiser = self.denoisers.get(name)
+            print_log(f'robustness run: variant {name}, noise {family} {level}', logger='current')
+            with self.cascade.swapped(denoiser=denoiser, test_noise=noise):
+                metrics, examples = self._evaluate(self._wants_examples(family, level))
+            results.append((name, family, level, scalars(metrics), examples))
+            if show:
+                bar.set_postfix(variant=name, noise=f'{family} {level}')
+                bar.update()
+        if show:
+            bar.close()
+        flat = self._report(results) if is_main_process() else {}
+        self.runner.call_hook('after_test')
+        return flat
+
+    def _evaluate(self, keep_examples: bool) -> tuple:
+        """One test epoch: metrics and (gathered over processes) the first example images."""
+        self.runner.call_hook('before_test_epoch')
+        examples: List[Example] = []
+        for idx, data_batch in enumerate(self.dataloader):
+            outputs = self._run_iter(idx, data_batch)
+            if keep_examples:
+                examples += [example_of(sample) for sample in outputs
+                             if len(examples) < self.num_examples]
+        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        self.runner.call_hook('after_test_epoch', metrics=metrics)
+        if keep_examples:  # round-robin over ranks = dataset order under the DefaultSampler
+            per_rank = all_gather_object(examples)
+            merged = [ex for group in _zip_longest(per_rank) for ex in group]
+            examples = merged[:self.num_examples]
+        return metrics, examples
+
+    @torch.no_grad()
+    def _run_iter(self, idx: int, data_batch) -> list:
+        self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
+        with autocast(enabled=self.fp16):
+            outputs = self.runner.model.test_step(data_batch)
+        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+        self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
+                              outputs=outputs)
+        return outputs
+
+    def _report(self, results: list) -> Dict[str, float]:
+        """Write the report files and log the tables; the flat metrics for ``Runner.test``."""
+        os.makedirs(self.out_dir, exist_ok=True)
+        metainfo = dict(getattr(self.dataloader.dataset, 'metainfo', {}) or {})
+        flat: Dict[str, float] = {}
+        texts = []
+        if self.sigmas:
+            rows, grids = [], {s: {} for s in self.sigmas}
+            for name, family, level, metrics, examples in results:
+                if family != 'gaussian':
+                    continue
+                for sigma in (self.sigmas if level is None else [level]):  # clean: every sigma
+                    rows.append(dict(variant=name, sigma=sigma, **metrics))
+                    grids[sigma][name] = examples
+                    flat.update({f'{name}/sigma{sigma:g}/{k}': v for k, v in metrics.items()})
+            order = ['clean', *self.denoisers]
+            rows.sort(key=lambda r: (order.index(r['variant']), self.sigmas.index(r['sigma'])))
+            texts.append(write_report(rows, grids, metainfo, self.out_dir))
+        if self.corruptions:
+            rows, grids = [], {}
+            for name, family, level, metrics, examples in results:
+                if family == 'gaussian':
+                    continue
+                rows.append(dict(variant=name, noise=family, severity=level, **metrics))
+                flat.update({f'{name}/{family}/{level}/{k}': v for k, v in metrics.items()})
+                if family != 'clean' and level in self.example_severities:
+                    grids.setdefault(family, {}).setdefault(level, {})[name] = examples
+            clean = next(ex for n, f, _, _, ex in results if f == 'clean' and n == 'noisy')
+            for by_severity in grids.values():
+                for by_variant in by_severity.values():
+                    by_variant['clean'] = clean
+            texts.append(write_robustness_report(
+                rows, grids, metainfo, self.out_dir, self.corruptions, self.severities,
+                self.aggregate, self.metric))
+            for name, by_metric in summarize(rows, self.corruptions, self.severities,
+                                             self.aggregate).items():
+                for metric, figures in by_metric.items():
+                    flat.update({f'{name}/{k}/{metric}': v for k, v in figures.items()})
+        print_log('\n\n'.join(texts) + f'\n\nwritten to {self.out_dir}', logger='current')
+        return flat
+
+
+def _zip_longest(groups: Sequence[list]) -> List[list]:
+    """``[[a0, b0], [a1, b1], ...]`` from ``[[a0, a1, ...], [b0, b1, ...]]`` (ragged ends)."""
+    longest = max((len(g) for g in groups), default=0)
+    return [[g[i] for g in groups if i < len(g)] for i in range(longest)]
+
