@@ -7,7 +7,6 @@ mmengine's ``CheckpointLoader.register_scheme``, so the name works wherever mmen
 checkpoint: ``load_from``, ``init_cfg=dict(type='Pretrained', ...)``, ``tools/test.py CFG NAME``,
 and this package's ``denoiser_checkpoint`` / ``task_checkpoint`` / :func:`load_weights`.
 """
-import hashlib
 import os.path as osp
 from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Union
@@ -15,18 +14,14 @@ from typing import Callable, Dict, List, Optional, Union
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .files import sha256_of
+
 SCHEME = 'mmsemdenoise://'
 WEIGHTS_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'weights')
 MapLocation = Optional[Union[str, torch.device, Callable]]
 
 
-def file_sha256(path: str) -> str:
-    """The sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
+file_sha256 = sha256_of
 
 
 @lru_cache(maxsize=1)
