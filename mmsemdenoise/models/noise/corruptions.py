@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from mmsemdenoise.registry import MODELS
 from .functional import Generators, draw_normal, make_generators
+from .noise_models import _check_images
 
 #: imagecorruptions 1.1.2's constant of each noise corruption at severities 1..5.
 NOISE_CORRUPTIONS: Dict[str, Tuple[float, ...]] = {
@@ -225,9 +226,7 @@ class CorruptionNoise(nn.Module):
             tuple[Tensor, Tensor]: ``noisy`` ``(N, C, H, W)`` in ``[0, 1]`` (dtype and device of
             ``clean``) and ``noise_level`` ``(N,)``, the RMS of ``noisy - clean``.
         """
-        if not isinstance(clean, Tensor) or clean.dim() != 4 or not clean.is_floating_point():
-            got = tuple(clean.shape) if isinstance(clean, Tensor) else type(clean).__name__
-            raise ValueError(f'noise models take float images (N, C, H, W) in [0, 1], got {got}')
+        _check_images(clean)
         generators = make_generators(seeds, clean.shape[0], clean.device)
         severity = self.draw_severity(clean.shape[0], generators)
         table = torch.tensor(NOISE_CORRUPTIONS[self.corruption], dtype=WORK_DTYPE)

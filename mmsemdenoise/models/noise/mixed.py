@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from mmsemdenoise.registry import MODELS
 from .corruptions import NOISE_CORRUPTIONS, SEVERITIES
 from .functional import make_generators
+from .noise_models import _check_images
 
 NoiseCfg = Union[dict, nn.Module]
 
@@ -90,9 +91,7 @@ class MixedNoise(nn.Module):
             tuple[Tensor, Tensor]: ``noisy`` ``(N, C, H, W)`` and ``noise_level`` ``(N,)``,
             dtype and device of ``clean``.
         """
-        if not isinstance(clean, Tensor) or clean.dim() != 4 or not clean.is_floating_point():
-            got = tuple(clean.shape) if isinstance(clean, Tensor) else type(clean).__name__
-            raise ValueError(f'noise models take float images (N, C, H, W) in [0, 1], got {got}')
+        _check_images(clean)
         generators = make_generators(seeds, clean.shape[0], clean.device)
         choice, sub_seeds = self.draw_choice(clean.shape[0], generators)
         noisy = torch.empty_like(clean)
