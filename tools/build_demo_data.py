@@ -24,9 +24,8 @@ from typing import Callable, List, Optional, Tuple
 
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_check_set import (CHECK_SET, OPENCV_DOC, OPENCV_LICENCE,  # noqa: E402
-                             CheckImage, check_labels, locate)
+from mmsemdenoise.datasets.check_set import (CHECK_SET, OPENCV_DOC, OPENCV_LICENCE, CheckImage,
+                                             check_labels, locate)
 
 TRAIN_SIDE = 480  # long side of the training photos
 VAL_SIDE = 256  # short side of the evaluation photos

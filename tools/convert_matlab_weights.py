@@ -13,17 +13,14 @@ folded in the released weights, hence ``bn=False``), or from a config::
 
     denoiser=dict(type='DnCNN', num_layers=20, bn=False,
                   init_cfg=dict(type='Pretrained', checkpoint='cdncnn_sigma25.pth'))
+
+A command line over :mod:`mmsemdenoise.models.converters.matlab_weights`.
 """
 import argparse
-import os
 import sys
 from typing import List, Optional
 
-import torch
-
-from mmsemdenoise.models.denoisers.matlab_weights import ARCHS, load_matlab_state_dict
-from mmsemdenoise.utils.files import sha256_of
-from mmsemdenoise.version import __version__
+from mmsemdenoise.models.converters.matlab_weights import ARCHS, convert_matlab_file
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -39,45 +36,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def convert(src: str, dst: str, arch: str, force: bool = False, prefix: str = '') -> dict:
-    """Convert ``src`` and write the checkpoint to ``dst``.
-
-    Args:
-        src (str): MatConvNet ``.mat`` file.
-        dst (str): Output checkpoint path; its folder is created if needed.
-        arch (str): ``'dncnn'`` or ``'ffdnet'``.
-        force (bool): Overwrite an existing ``dst``. Defaults to False.
-        prefix (str): Prepended to every key (``'denoiser.'`` for a cascade checkpoint).
-            Defaults to ''.
-
-    Returns:
-        dict: The ``meta`` written into the checkpoint.
-
-    Raises:
-        FileExistsError: If ``dst`` exists and ``force`` is False.
-        FileNotFoundError, ValueError: From :func:`load_matlab_state_dict`.
-    """
-    if os.path.exists(dst) and not force:
-        raise FileExistsError(f'{dst} exists; pass --force to overwrite it')
-    state_dict, model_cfg = load_matlab_state_dict(src, arch)
-    state_dict = {prefix + k: v for k, v in state_dict.items()}
-    meta = dict(
-        source=os.path.basename(src),
-        source_sha256=sha256_of(src),
-        arch=arch,
-        model_cfg=model_cfg,
-        key_prefix=prefix,
-        converter=f'mmsemdenoise {__version__} tools/convert_matlab_weights.py')
-    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=meta), dst)
-    return meta
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error)."""
     args = parse_args(argv)
     try:
-        meta = convert(args.src, args.dst, args.arch, args.force, args.prefix)
+        meta = convert_matlab_file(args.src, args.dst, args.arch, args.force, args.prefix)
     except (FileExistsError, FileNotFoundError, ValueError, ImportError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1

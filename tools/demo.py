@@ -23,7 +23,6 @@ Usage:
 import argparse
 import os
 import os.path as osp
-import sys
 import time
 
 from mmengine.config import Config
@@ -31,13 +30,13 @@ from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
 from mmsemdenoise.analysis import prepare_config
+from mmsemdenoise.models.converters import convert_efficientnet_lite0
 from mmsemdenoise.utils.weights import resolve_checkpoint
 
 HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, HERE)
-from convert_efficientnet_lite0 import convert  # noqa: E402
 
 CONFIGS = osp.join(HERE, '..', 'configs', 'demo')
+TASK_CONFIG = osp.join(HERE, '..', 'configs', 'task_models', 'efficientnet-lite0_in1k.py')
 STAGE1 = osp.join(CONFIGS, 'three-scale_demo-data_stage1.py')
 STAGE2 = osp.join(CONFIGS, 'efficientnet-lite0_denoise-labelfree_demo-data.py')
 BUNDLED = osp.join(osp.dirname(osp.abspath(mmsemdenoise.__file__)), 'demo_data')
@@ -115,7 +114,7 @@ def main() -> None:
     start = time.time()
     task_ckpt = osp.join(args.work_dir, 'efficientnet-lite0_in1k.pth')
     if not osp.isfile(task_ckpt):
-        convert(task_ckpt)
+        convert_efficientnet_lite0(task_ckpt, TASK_CONFIG)
     times['task model (convert)'] = time.time() - start
 
     start = time.time()

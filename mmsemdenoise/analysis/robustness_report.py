@@ -20,18 +20,12 @@ import math
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-from .sweep_report import _decimals, _figure, _fmt, example_grid, metric_columns
+from .sweep_report import _decimals, _figure, _fmt, example_grid, main_metric, metric_columns
 
 #: The noise corruptions among the 15 of the benchmark (imagecorruptions' ``common`` subset).
 BENCHMARK_CORRUPTIONS = ('gaussian_noise', 'shot_noise', 'impulse_noise')
 AGGREGATES = ('benchmark', 'all')
-PREFERRED_METRICS = ('mIoU', 'accuracy/top1', 'clean_agreement/top1', 'clean_agreement/pixel')
 Summary = Dict[str, Dict[str, Dict[str, float]]]
-
-
-def main_metric(columns: Sequence[str]) -> str:
-    """The metric the summary leads with: mIoU / top-1 when present, else the first one."""
-    return next((m for m in PREFERRED_METRICS if m in columns), columns[0])
 
 
 def corruptions_in_mpc(corruptions: Sequence[str], aggregate: str) -> List[str]:

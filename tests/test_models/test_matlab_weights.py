@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from mmsemdenoise.models.denoisers import DnCNN, build_from_matlab, load_matlab_state_dict
-from mmsemdenoise.models.denoisers.matlab_weights import (MatLayer, conv_weight_to_torch,
+from mmsemdenoise.models.converters import build_from_matlab, load_matlab_state_dict
+from mmsemdenoise.models.denoisers import DnCNN
+from mmsemdenoise.models.converters.matlab_weights import (MatLayer, conv_weight_to_torch,
                                                            dncnn_state_dict, ffdnet_state_dict,
                                                            read_matconvnet_layers)
 

@@ -15,8 +15,6 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_train_tool import make_camvid, run  # noqa: E402
 
 
 def make_voc(root: Path, names=('2007_000001', '2007_000002', '2007_000003')) -> Path:
@@ -37,22 +35,12 @@ def make_voc(root: Path, names=('2007_000001', '2007_000002', '2007_000003')) ->
     return root
 
 
-def save_task_checkpoint(config: str, path: Path) -> str:
-    """The task model of a cascade config, freshly built, saved as an mmengine checkpoint."""
-    from mmsemdenoise.registry import MODELS
-    cfg = Config.fromfile(str(REPO / config))
-    init_default_scope('mmsemdenoise')
-    task = MODELS.build(cfg.model.task_model)
-    torch.save({'state_dict': task.state_dict(), 'meta': {}}, path)
-    return str(path)
-
-
 def loader_options(prefix: str) -> list:
     return [f'{prefix}.num_workers=0', f'{prefix}.persistent_workers=False']
 
 
 @pytest.mark.slow
-def test_deeplab_denoise_voc_trains_on_tiny_voc(tmp_path):
+def test_deeplab_denoise_voc_trains_on_tiny_voc(tmp_path, run_python, save_task_checkpoint):
     voc = make_voc(tmp_path / 'VOC2012')
     task_ckpt = save_task_checkpoint('configs/deeplab_denoise_voc.py', tmp_path / 'task.pth')
     small = '"(32,32)"'
@@ -69,7 +57,7 @@ def test_deeplab_denoise_voc_trains_on_tiny_voc(tmp_path):
         opts += [f'{ds}.data_root={voc}', f'{ds}.pipeline.2.scale="(56,40)"',
                  f'{ds}.pipeline.3.crop_size={small}', f'{ds}.pipeline.6.size={small}']
     work = tmp_path / 'work'
-    proc = run([str(REPO / 'tools/train.py'), str(REPO / 'configs/deeplab_denoise_voc.py'),
+    proc = run_python([str(REPO / 'tools/train.py'), str(REPO / 'configs/deeplab_denoise_voc.py'),
                 '--work-dir', str(work), '--cfg-options', *opts], cwd=tmp_path)
     out = proc.stdout + proc.stderr
     assert 'loaded the frozen task model from' in out
@@ -90,7 +78,7 @@ def test_deeplab_denoise_voc_trains_on_tiny_voc(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize('config', ['configs/cascade/fastscnn_denoise_camvid_cpu.py',
                                     'configs/cascade/fastscnn_denoise-labelfree_camvid_cpu.py'])
-def test_camvid_cascade_trains_and_tests(tmp_path, config):
+def test_camvid_cascade_trains_and_tests(tmp_path, read_scalars, config, make_camvid, run_python, save_task_checkpoint):
     data = make_camvid(tmp_path / 'CamVid')
     task_ckpt = save_task_checkpoint(config, tmp_path / 'task.pth')
     opts = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
@@ -100,13 +88,15 @@ def test_camvid_cascade_trains_and_tests(tmp_path, config):
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [f'{loader}.dataset.data_root={data}', *loader_options(loader)]
     work = tmp_path / 'work'
-    proc = run([str(REPO / 'tools/train.py'), str(REPO / config), '--work-dir', str(work),
+    proc = run_python([str(REPO / 'tools/train.py'), str(REPO / config), '--work-dir', str(work),
                 '--cfg-options', *opts], cwd=tmp_path)
-    out = proc.stdout + proc.stderr
-    assert 'loss_rec' in out and 'mIoU' in out
-    assert ('loss_task_loss_distill' in out) == ('labelfree' in config)
+    records = read_scalars(work)
+    train = [r for r in records if 'loss_rec' in r]
+    assert [r['step'] for r in train] == [1, 2]  # logged at every iteration
+    assert all(('loss_task_loss_distill' in r) == ('labelfree' in config) for r in train)
+    assert [r['step'] for r in records if 'mIoU' in r] == [2]  # validation ran at the end
     # test time: the cascade on noisy inputs at another sigma, through tools/test.py
-    proc = run([str(REPO / 'tools/test.py'), str(REPO / config), str(work / 'iter_2.pth'),
+    proc = run_python([str(REPO / 'tools/test.py'), str(REPO / config), str(work / 'iter_2.pth'),
                 '--work-dir', str(work), '--out', str(work / 'metrics.json'), '--cfg-options',
                 *opts, 'model.test_noise.type=GaussianNoise', 'model.test_noise.sigma=50'],
                cwd=tmp_path)

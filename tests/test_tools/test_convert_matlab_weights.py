@@ -1,29 +1,18 @@
 """tools/convert_matlab_weights.py: checkpoint content, mmengine loading, overwrite, errors."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from mmengine.runner import load_checkpoint
 
-from mmsemdenoise.models.denoisers import build_from_matlab
+from mmsemdenoise.models.converters import build_from_matlab
 from mmsemdenoise.registry import MODELS
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'convert_matlab_weights', Path(__file__).resolve().parents[2] / 'tools' / 'convert_matlab_weights.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize('name,arch', [('CDnCNN_color_sigma50.mat', 'dncnn'),
                                        ('FFDNet_color.mat', 'ffdnet')])
-def test_checkpoint_loads_into_the_registered_model(tmp_path, name, arch, shared_data):
+def test_checkpoint_loads_into_the_registered_model(tmp_path, name, arch, shared_data, load_tool):
     src = shared_data(f'weights/{name}')
     dst = tmp_path / 'out' / f'{arch}.pth'
-    assert _tool().main([str(src), str(dst), '--arch', arch]) == 0
+    assert load_tool('convert_matlab_weights').main([str(src), str(dst), '--arch', arch]) == 0
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
     meta = ckpt['meta']
     assert meta['source'] == name and meta['arch'] == arch and len(meta['source_sha256']) == 64
@@ -36,11 +25,11 @@ def test_checkpoint_loads_into_the_registered_model(tmp_path, name, arch, shared
         torch.testing.assert_close(model.eval()(noisy, sigma), reference(noisy, sigma))
 
 
-def test_refuses_to_overwrite_without_force(tmp_path, capsys, shared_data):
+def test_refuses_to_overwrite_without_force(tmp_path, capsys, shared_data, load_tool):
     src = str(shared_data('weights/CDnCNN_color_sigma15.mat'))
     dst = tmp_path / 'ckpt.pth'
     dst.write_bytes(b'keep me')
-    tool = _tool()
+    tool = load_tool('convert_matlab_weights')
     assert tool.main([src, str(dst), '--arch', 'dncnn']) == 1
     assert 'exists; pass --force' in capsys.readouterr().err
     assert dst.read_bytes() == b'keep me'
@@ -48,8 +37,8 @@ def test_refuses_to_overwrite_without_force(tmp_path, capsys, shared_data):
     assert 'state_dict' in torch.load(dst, weights_only=True)
 
 
-def test_clear_errors(tmp_path, capsys, shared_data):
-    tool = _tool()
+def test_clear_errors(tmp_path, capsys, shared_data, load_tool):
+    tool = load_tool('convert_matlab_weights')
     dst = tmp_path / 'ckpt.pth'
     assert tool.main([str(tmp_path / 'missing.mat'), str(dst), '--arch', 'dncnn']) == 1
     assert 'not found' in capsys.readouterr().err
@@ -61,10 +50,10 @@ def test_clear_errors(tmp_path, capsys, shared_data):
         tool.main([src, str(dst), '--arch', 'unet'])
 
 
-def test_config_init_cfg_loads_the_checkpoint(tmp_path, shared_data):
+def test_config_init_cfg_loads_the_checkpoint(tmp_path, shared_data, load_tool):
     src = shared_data('weights/CDnCNN_color_sigma25.mat')
     dst = tmp_path / 'cdncnn_sigma25.pth'
-    assert _tool().main([str(src), str(dst), '--arch', 'dncnn']) == 0
+    assert load_tool('convert_matlab_weights').main([str(src), str(dst), '--arch', 'dncnn']) == 0
     model = MODELS.build(dict(type='DnCNN', num_layers=20, bn=False,
                               init_cfg=dict(type='Pretrained', checkpoint=str(dst))))
     model.init_weights()
@@ -73,12 +62,12 @@ def test_config_init_cfg_loads_the_checkpoint(tmp_path, shared_data):
         assert torch.equal(model.state_dict()[key], value), key
 
 
-def test_prefix_makes_a_cascade_checkpoint(tmp_path, shared_data):
+def test_prefix_makes_a_cascade_checkpoint(tmp_path, shared_data, load_tool):
     """``--prefix denoiser.`` loads strictly into a DenoisingCascade (tools/test.py, load_from)."""
     from mmengine.registry import init_default_scope
     src = shared_data('weights/CDnCNN_color_sigma25.mat')
     dst = tmp_path / 'cascade.pth'
-    assert _tool().main([str(src), str(dst), '--arch', 'dncnn', '--prefix', 'denoiser.']) == 0
+    assert load_tool('convert_matlab_weights').main([str(src), str(dst), '--arch', 'dncnn', '--prefix', 'denoiser.']) == 0
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
     assert all(k.startswith('denoiser.') for k in ckpt['state_dict'])
     init_default_scope('mmsemdenoise')

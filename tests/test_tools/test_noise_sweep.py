@@ -12,16 +12,15 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_cascade_configs import save_task_checkpoint  # noqa: E402
-from test_train_tool import make_camvid, run  # noqa: E402
 
-from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser  # noqa: E402
+from mmsemdenoise.analysis.sweep_report import add_recovered_fraction
+from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
 
 CONFIG = 'configs/cascade/fastscnn_denoise_camvid_cpu.py'
 TOOL = str(REPO / 'tools/analysis/noise_sweep.py')
@@ -70,6 +69,11 @@ def test_classical_denoiser_interface():
         ClassicalDenoiser('wiener')
 
 
+def _same(a: float, b: float) -> bool:
+    """Equal, NaN included (R is NaN where clean and noisy do not differ)."""
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
 def _save_denoisers(tmp_path: Path) -> tuple:
     """The config's denoiser with 8 base channels: as a cascade checkpoint and as a bare one."""
     from mmsemdenoise.apis import load_denoiser
@@ -90,18 +94,18 @@ def _options(data: Path) -> list:
 
 
 @pytest.mark.slow
-def test_noise_sweep_writes_table_csv_plots_and_examples(tmp_path, monkeypatch):
+def test_noise_sweep_writes_table_csv_plots_and_examples(tmp_path, monkeypatch, make_camvid, run_python, save_task_checkpoint):
     monkeypatch.setenv('PYTHONPATH', str(REPO))  # the checkout's package, not an older install
     data = make_camvid(tmp_path / 'CamVid', n_train=0, n_val=2)
     task = save_task_checkpoint(CONFIG, tmp_path / 'task.pth')
     stage1, bare = _save_denoisers(tmp_path)
     out = tmp_path / 'sweep'
-    proc = run([TOOL, str(REPO / CONFIG), '--task-checkpoint', task, '--variant',
+    proc = run_python([TOOL, str(REPO / CONFIG), '--task-checkpoint', task, '--variant',
                 f'mse={stage1}', '--variant', f'bare={bare}', '--sigmas', '0', '30',
                 '--num-images', '2', '--num-examples', '2', '--out-dir', str(out),
                 *_options(data)], cwd=tmp_path)
     variants, sigmas = ['clean', 'noisy', 'nlm', 'mse', 'bare'], ['0', '30']
-    header = '| variant | sigma | aAcc | mIoU | mAcc | denoise/psnr | denoise/ssim |'
+    header = '| variant | sigma | aAcc | mIoU | mAcc | R/mIoU | denoise/psnr | denoise/ssim |'
     table = (out / 'sweep.md').read_text().strip().splitlines()
     assert table[0] == header and header in proc.stdout  # printed too
     assert len(table) == 2 + len(variants) * len(sigmas)
@@ -110,29 +114,40 @@ def test_noise_sweep_writes_table_csv_plots_and_examples(tmp_path, monkeypatch):
 
     with open(out / 'sweep.csv', newline='') as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ['variant', 'sigma', 'aAcc', 'mIoU', 'mAcc', 'denoise/psnr',
-                             'denoise/ssim']
+    assert list(rows[0]) == ['variant', 'sigma', 'aAcc', 'mIoU', 'mAcc', 'R/mIoU',
+                             'denoise/psnr', 'denoise/ssim']
     got = {(r['variant'], r['sigma']): {k: float(v) for k, v in r.items()
                                         if k not in ('variant', 'sigma')} for r in rows}
     assert set(got) == {(v, s) for v in variants for s in sigmas}
     # clean and sigma-0 noisy inputs are the clean images themselves
     assert math.isinf(got['clean', '30']['denoise/psnr'])
-    assert got['noisy', '0'] == got['clean', '0']
-    assert got['clean', '0'] == got['clean', '30']
+    assert all(_same(got['noisy', '0'][k], got['clean', '0'][k]) for k in got['clean', '0'])
+    assert got['clean', '0']['mIoU'] == got['clean', '30']['mIoU']
     # the same noisy images for every variant: NLM improves on them, and the same weights
     # loaded from a cascade and from a bare checkpoint give the same numbers
     assert 10 < got['noisy', '30']['denoise/psnr'] < got['nlm', '30']['denoise/psnr']
-    assert got['mse', '30'] == got['bare', '30']
-    assert 0 <= got['mse', '30']['mIoU'] <= 100
+    assert got['mse', '30'].keys() == got['bare', '30'].keys()
+    assert all(_same(got['mse', '30'][k], got['bare', '30'][k]) for k in got['mse', '30'])
+    # R = (m - m_noisy) / (m_clean - m_noisy) at the same sigma; undefined at sigma 0
+    m = {v: got[v, '30']['mIoU'] for v in variants}
+    assert got['mse', '30']['R/mIoU'] == pytest.approx(
+        (m['mse'] - m['noisy']) / (m['clean'] - m['noisy']))
+    assert got['clean', '30']['R/mIoU'] == pytest.approx(1)
+    assert math.isnan(got['mse', '0']['R/mIoU'])
+    # each variant's task metric is measured on its own output, not copied from another row
+    assert got['mse', '30']['aAcc'] != got['noisy', '30']['aAcc']
 
+    # one plot per metric, each drawing its own values (not one figure saved five times)
+    plots = {}
     for name in ('aAcc', 'mIoU', 'mAcc', 'denoise_psnr', 'denoise_ssim'):
-        plot = cv2.imread(str(out / f'sweep_{name}.png'))
-        assert plot is not None and plot.shape == (420, 640, 3), name
-    for sigma in sigmas:
-        grid = cv2.imread(str(out / f'examples_sigma{sigma}.png'))
-        # noisy, nlm, mse, bare, clean + labels: 2.2 inches each at 100 dpi; 2 images x 2 rows
-        assert grid is not None and grid.shape[1] == 6 * 220 and grid.shape[0] > 600, grid.shape
-        assert grid.std() > 10  # images and masks drawn, not a blank canvas
+        plots[name] = cv2.imread(str(out / f'sweep_{name}.png'))
+        assert plots[name] is not None and plots[name].std() > 10, name
+    assert all(not np.array_equal(a, b) for i, a in enumerate(plots.values())
+               for b in list(plots.values())[i + 1:])
+    grids = [cv2.imread(str(out / f'examples_sigma{sigma}.png')) for sigma in sigmas]
+    assert all(grid is not None and grid.std() > 10 for grid in grids)  # images drawn
+    # the sigma-30 grid shows other (noisy) inputs than the sigma-0 one
+    assert grids[0].shape != grids[1].shape or not np.array_equal(*grids)
 
 
 def _tool_error(args: list, cwd: Path) -> str:
@@ -165,3 +180,16 @@ def test_grid_colours_unlabelled_predictions_by_the_clean_prediction():
     assert label_is_right(5, gt_label=None, clean_label=5)  # unlabelled: the clean prediction
     assert not label_is_right(4, gt_label=None, clean_label=5)
     assert label_is_right(4, gt_label=None, clean_label=None)
+
+
+def test_recovered_fraction_values():
+    rows = [dict(variant='clean', sigma=0, mIoU=60.0), dict(variant='clean', sigma=30, mIoU=60.0),
+            dict(variant='noisy', sigma=0, mIoU=60.0), dict(variant='noisy', sigma=30, mIoU=20.0),
+            dict(variant='nlm', sigma=30, mIoU=30.0), dict(variant='joint', sigma=30, mIoU=70.0),
+            dict(variant='bad', sigma=30, mIoU=10.0), dict(variant='joint', sigma=45, mIoU=5.0)]
+    assert add_recovered_fraction(rows, 'mIoU') == 'R/mIoU'
+    r = {(row['variant'], row['sigma']): row['R/mIoU'] for row in rows}
+    assert r['clean', 30] == 1 and r['noisy', 30] == 0
+    assert r['nlm', 30] == pytest.approx(0.25) and r['joint', 30] == pytest.approx(1.25)
+    assert r['bad', 30] == pytest.approx(-0.25)  # worse than the noisy input
+    assert math.isnan(r['clean', 0]) and math.isnan(r['joint', 45])  # no damage / no reference

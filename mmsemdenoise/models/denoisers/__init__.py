@@ -7,10 +7,8 @@ from .blocks import BottleneckBlock, ConvBNReLU
 from .classical import ClassicalDenoiser
 from .dncnn import DnCNN
 from .ffdnet import FFDNet
-from .matlab_weights import build_from_matlab, load_matlab_state_dict
 from .three_scale import ThreeScaleDenoiser
 
 __all__ = [
-    'BottleneckBlock', 'ClassicalDenoiser', 'ConvBNReLU', 'DnCNN', 'FFDNet', 'ThreeScaleDenoiser',
-    'build_from_matlab', 'load_matlab_state_dict'
+    'BottleneckBlock', 'ClassicalDenoiser', 'ConvBNReLU', 'DnCNN', 'FFDNet', 'ThreeScaleDenoiser'
 ]

@@ -22,7 +22,7 @@ class DnCNN(BaseModule):
     The paper trains 17 layers for a known sigma (DnCNN-S) and 20 for blind and colour models;
     the released colour weights (``CDnCNN_color_sigma{15,25,50}.mat``, ``CDnCNN_B_color_blind.mat``)
     have 20 layers with batch norm folded into the convolutions: load them into
-    ``DnCNN(num_layers=20, bn=False)`` (see :mod:`.matlab_weights`).
+    ``DnCNN(num_layers=20, bn=False)`` (see :mod:`..converters.matlab_weights`).
 
     Args:
         in_channels (int): Image channels (3 for colour). Defaults to 3.

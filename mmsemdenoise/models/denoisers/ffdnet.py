@@ -50,7 +50,7 @@ class FFDNet(BaseModule):
 
     The colour model has 12 layers of 96 channels (the grey one 15 of 64). The released weights
     fold batch norm into the convolutions: load them into ``FFDNet(bn=False)`` (see
-    :mod:`.matlab_weights`, which also reorders MatConvNet's sub-pixel channels).
+    :mod:`..converters.matlab_weights`, which also reorders MatConvNet's sub-pixel channels).
 
     Args:
         in_channels (int): Image channels. Defaults to 3.

@@ -34,8 +34,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .dncnn import DnCNN
-from .ffdnet import FFDNet
+from mmsemdenoise.utils.files import sha256_of
+from mmsemdenoise.version import __version__
+from ..denoisers.dncnn import DnCNN
+from ..denoisers.ffdnet import FFDNet
 
 ARCHS = ('dncnn', 'ffdnet')
 StateDict = Dict[str, Tensor]
@@ -260,3 +262,38 @@ def build_from_matlab(path: str, arch: Optional[str] = None) -> nn.Module:
     model = (DnCNN if cfg['type'] == 'DnCNN' else FFDNet)(**kwargs)
     model.load_state_dict(state_dict, strict=True)
     return model.eval()
+
+
+def convert_matlab_file(src: str, dst: str, arch: str, force: bool = False,
+                        prefix: str = '') -> dict:
+    """Convert ``src`` and write an mmengine checkpoint ``{'state_dict', 'meta'}`` to ``dst``.
+
+    Args:
+        src (str): MatConvNet ``.mat`` file.
+        dst (str): Output checkpoint path; its folder is created if needed.
+        arch (str): ``'dncnn'`` or ``'ffdnet'``.
+        force (bool): Overwrite an existing ``dst``. Defaults to False.
+        prefix (str): Prepended to every key (``'denoiser.'`` for a cascade checkpoint).
+            Defaults to ''.
+
+    Returns:
+        dict: The ``meta`` written into the checkpoint (``model_cfg`` builds the network).
+
+    Raises:
+        FileExistsError: If ``dst`` exists and ``force`` is False.
+        FileNotFoundError, ValueError: From :func:`load_matlab_state_dict`.
+    """
+    if os.path.exists(dst) and not force:
+        raise FileExistsError(f'{dst} exists; pass --force to overwrite it')
+    state_dict, model_cfg = load_matlab_state_dict(src, arch)
+    state_dict = {prefix + k: v for k, v in state_dict.items()}
+    meta = dict(
+        source=os.path.basename(src),
+        source_sha256=sha256_of(src),
+        arch=arch,
+        model_cfg=model_cfg,
+        key_prefix=prefix,
+        converter=f'mmsemdenoise {__version__} tools/convert_matlab_weights.py')
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    torch.save(dict(state_dict=state_dict, meta=meta), dst)
+    return meta
