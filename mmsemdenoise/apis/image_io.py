@@ -121,7 +121,7 @@ def encode_photo(photo: Photo, suffix: str) -> bytes:
     two-channel image): the same grey pixels and the same alpha.
 
     Raises:
-        ValueError: If OpenCV cannot encode it (e.g. 16-bit BMP).
+        ValueError: If OpenCV cannot encode it exactly (e.g. 16-bit BMP).
     """
     pixels, alpha = photo
     if pixels.ndim == 3:
@@ -129,12 +129,16 @@ def encode_photo(photo: Photo, suffix: str) -> bytes:
     if alpha is not None:
         colour = pixels if pixels.ndim == 3 else np.repeat(pixels[..., None], 3, axis=2)
         pixels = np.dstack([colour, alpha])
+    what = f'cannot encode {pixels.shape} {pixels.dtype} pixels as {suffix}'
     try:
         ok, buffer = cv2.imencode(suffix, pixels)
     except cv2.error as e:
-        raise ValueError(f'cannot encode {pixels.shape} {pixels.dtype} as {suffix}: {e}') from e
-    if not ok:
-        raise ValueError(f'cannot encode {pixels.shape} {pixels.dtype} as {suffix}')
+        raise ValueError(f'{what}: {e}') from e
+    # OpenCV falls back to 8 bit (with only a log line) where a format has no 16 bit: check
+    # that the file decodes to exactly these pixels.
+    back = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if ok else None
+    if back is None or back.dtype != pixels.dtype or not np.array_equal(back, pixels):
+        raise ValueError(f'{what}: the format does not store them losslessly')
     return buffer.tobytes()
 
 

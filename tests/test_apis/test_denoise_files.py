@@ -62,8 +62,10 @@ def test_tiled_equals_untiled_on_a_photo_with_the_shipped_denoiser():
     noisy = np.clip(clean + RNG.normal(0, 25, clean.shape), 0, 255).round().astype(np.uint8)
     whole = denoise_array(denoiser, noisy).astype(int)
     tiled = denoise_array(denoiser, noisy, tile=96, overlap=48).astype(int)  # 3 x 3 tiles
-    diff = np.abs(tiled - whole)
-    assert diff.mean() < 0.05 and diff.max() <= 3, (diff.mean(), diff.max())
+    diff = np.abs(tiled - whole)  # measured: 1 grey level at 0.07 % of the pixels
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.005, (diff.max(), (diff > 0).mean())
+    butted = denoise_array(denoiser, noisy, tile=96, overlap=0).astype(int)
+    assert np.abs(butted - whole).max() > 8  # tiles without overlap do show (measured: 24)
     psnr = 10 * np.log10(255**2 / ((tiled - clean.astype(int))**2).mean())
     assert psnr > 28  # a trained network (noisy input: ~20.2 dB)
 
