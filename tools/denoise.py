@@ -5,9 +5,10 @@ Without --config/--checkpoint it uses the shipped blind denoiser
 inputs' names (JPEGs as PNG, so no new compression artefacts), written atomically; inputs are
 never modified and existing outputs are kept unless --force.
 
-* 8- and 16-bit PNG/TIFF keep their bit depth; grey stays grey (a colour network sees the grey
-  channel replicated 3 times, the output is the mean of its 3 channels); an alpha channel is
-  copied unchanged (grey + alpha PNGs are written as RGBA with equal colour channels);
+* 8- and 16-bit PNG/TIFF keep their bit depth; grey stays grey (a colour network sees three
+  copies shifted by one pixel, so the noise differs across channels as in training; the output
+  is the mean of the three, shifted back); an alpha channel is copied unchanged (grey + alpha
+  PNGs are written as RGBA with equal colour channels);
 * the EXIF orientation is applied: outputs are written upright, without EXIF;
 * images with a side over --tile (512) pixels are denoised in overlapping, cross-faded tiles;
 * a file that cannot be read or written is reported by name and skipped; the others are written,
@@ -64,7 +65,8 @@ def main() -> int:
         report = denoise_files(denoiser, files, args.out_dir, args.noise_level, args.add_noise,
                                args.tile, args.overlap, args.force)
     except (FileNotFoundError, KeyError, ValueError) as e:
-        sys.exit(f'denoise.py: error: {e}')
+        reason = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError quotes
+        sys.exit(f'denoise.py: error: {reason}')
     print(f'wrote {len(report.written)} image(s) to {args.out_dir}' +
           (f'; kept {len(report.kept)} existing (use --force to overwrite)'
            if report.kept else ''))

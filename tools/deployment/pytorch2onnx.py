@@ -43,7 +43,8 @@ def main() -> int:
         denoiser = load_denoiser(args.config, args.checkpoint)
         path = export_onnx(denoiser, args.out, args.opset, args.force)
     except (FileNotFoundError, FileExistsError, KeyError, TypeError, ValueError) as e:
-        sys.exit(f'pytorch2onnx.py: error: {e}')
+        reason = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError quotes
+        sys.exit(f'pytorch2onnx.py: error: {reason}')
     print(f'wrote {path} ({type(denoiser).__name__}, opset {args.opset})')
     if args.no_check:
         return 0
