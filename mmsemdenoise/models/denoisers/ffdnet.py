@@ -30,7 +30,9 @@ def noise_level_map(noise_level: Tensor, reference: Tensor) -> Tensor:
         ValueError: If ``noise_level`` has neither N values nor one.
     """
     n, _, h, w = reference.shape
-    sigma = torch.as_tensor(noise_level).to(device=reference.device, dtype=reference.dtype)
+    # a tensor stays a tensor (torch.as_tensor would make it a constant of a traced graph)
+    sigma = noise_level if isinstance(noise_level, Tensor) else torch.as_tensor(noise_level)
+    sigma = sigma.to(device=reference.device, dtype=reference.dtype)
     if sigma.numel() not in (1, n):
         raise ValueError(f'noise_level must have shape (N,) = ({n},) or hold one value, '
                          f'got shape {tuple(sigma.shape)}')
