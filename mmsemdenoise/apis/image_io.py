@@ -8,7 +8,7 @@ written file holds the upright pixels and no EXIF block, so every viewer shows i
 import os
 import tempfile
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -28,14 +28,21 @@ class Photo(NamedTuple):
     alpha: Optional[np.ndarray]
 
 
-def exif_orientation(path: Path) -> int:
-    """The EXIF orientation tag (1-8) of an image file; 1 when there is none or it is unreadable."""
+def _pil_info(path: Path) -> Tuple[int, int]:
+    """(EXIF orientation 1-8, number of frames) of an image file; (1, 1) where PIL cannot parse
+    it (OpenCV may still decode it)."""
     try:
         with Image.open(path) as im:
-            value = int(im.getexif().get(EXIF_ORIENTATION, 1))
-    except Exception:  # noqa: BLE001 -- a file PIL cannot parse has no orientation we can use
-        return 1
-    return value if 1 <= value <= 8 else 1
+            orientation = int(im.getexif().get(EXIF_ORIENTATION, 1))
+            frames = int(getattr(im, 'n_frames', 1))
+    except Exception:  # noqa: BLE001 -- no orientation or frame count we can use
+        return 1, 1
+    return (orientation if 1 <= orientation <= 8 else 1), frames
+
+
+def exif_orientation(path: Path) -> int:
+    """The EXIF orientation tag (1-8) of an image file; 1 when there is none or it is unreadable."""
+    return _pil_info(path)[0]
 
 
 def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
@@ -75,7 +82,8 @@ def read_photo(path: Path) -> Photo:
 
     Raises:
         ValueError: If the file is not a regular file, is empty, cannot be decoded, is truncated,
-            or holds other than 8/16-bit integers with 1-4 channels (the message names it).
+            has several frames, or holds other than 8/16-bit integers with 1-4 channels (the
+            message names it).
     """
     path = Path(path)
     if not path.is_file():
@@ -96,7 +104,11 @@ def read_photo(path: Path) -> Photo:
     channels = 1 if array.ndim == 2 else array.shape[2]
     if channels not in (1, 2, 3, 4):
         raise ValueError(f'{path}: {channels} channels; expected grey, grey + alpha, RGB or RGBA')
-    array = apply_orientation(array, exif_orientation(path))
+    orientation, frames = _pil_info(path)
+    if frames > 1:
+        raise ValueError(f'{path}: {frames} frames (multi-page or animated); only single images '
+                         'are supported, the output would drop the others')
+    array = apply_orientation(array, orientation)
     if channels == 1:
         return Photo(array, None)
     if channels == 2:

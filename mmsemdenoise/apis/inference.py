@@ -143,6 +143,8 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor],
     return out / total
 
 
+#: Smaller sides are padded (edges repeated) to this for the network, then cropped back.
+MIN_SIDE = 8
 #: Shifts (rows, columns) of the three copies of a grey image given to a colour network.
 GREY_SHIFTS = ((0, 0), (0, 1), (1, 0))
 
@@ -168,13 +170,14 @@ def denoise_array(denoiser: nn.Module,
     """Denoise one 8- or 16-bit image, grey or colour, keeping its shape and dtype.
 
     Pixels are scaled to [0, 1] by the dtype's maximum (255 or 65535), denoised (in tiles, see
-    :func:`tiled_apply`), clamped, scaled back and rounded. Channels: a colour image through a
-    one-channel network goes channel by channel. A grey image through a colour network goes as
-    three copies shifted by (0, 0), (0, 1) and (1, 0) pixels (edges repeated), so that its noise
-    is independent across the channels as in training, and comes back as the mean of the three
-    outputs shifted back. (Three identical copies carry the same noise in every channel, which a
-    colour network mostly keeps as grey detail: on four grey photo crops with the shipped blind
-    network at sigma 25, identical copies gain 0.7 dB, shifted ones 7.5 dB.)
+    :func:`tiled_apply`; sides under :data:`MIN_SIDE` padded), clamped, scaled back and rounded.
+    Channels: a colour image through a one-channel network goes channel by channel. A grey image
+    through a colour network goes as three copies shifted by (0, 0), (0, 1) and (1, 0) pixels
+    (edges repeated), so that its noise is independent across the channels as in training, and
+    comes back as the mean of the three outputs shifted back. (Three identical copies carry the
+    same noise in every channel, which a colour network mostly keeps as grey detail: on four grey
+    photo crops with the shipped blind network at sigma 25, identical copies gain 0.7 dB,
+    shifted ones 7.5 dB.)
 
     Args:
         denoiser (nn.Module): From :func:`load_denoiser`.
@@ -208,8 +211,12 @@ def denoise_array(denoiser: nn.Module,
     else:
         raise ValueError(f'the denoiser takes {want}-channel images, the image has {have}')
     level = None if noise_level is None else x.new_full((1,), noise_level / 255)
+    height, width = batch.shape[-2:]
+    if min(height, width) < MIN_SIDE:  # tiny images: edges repeated, then cropped
+        batch = F.pad(batch, (0, max(MIN_SIDE - width, 0), 0, max(MIN_SIDE - height, 0)),
+                      mode='replicate')
     y = torch.cat([tiled_apply(lambda t: denoiser(t, level), b[None], tile, overlap)
-                   for b in batch])  # (len(batch), want, H, W)
+                   for b in batch])[..., :height, :width]  # (len(batch), want, H, W)
     if want == 1 and have != 1:
         y = y.transpose(0, 1)
     elif have == 1 and want == 3:

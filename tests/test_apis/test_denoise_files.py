@@ -13,6 +13,7 @@ from mmsemdenoise.apis import (denoise_array, denoise_files, list_images, load_d
 from mmsemdenoise.models.denoisers import DnCNN, FFDNet
 
 REPO = Path(__file__).resolve().parents[2]
+SHIPPED = 'mmsemdenoise://three-scale_blind_bsd400'
 PHOTO = REPO / 'mmsemdenoise/demo_data/val/skimage_coffee.jpg'
 RNG = np.random.default_rng(0)
 
@@ -54,6 +55,9 @@ def test_depth_and_channels_follow_the_image(net):
     out = denoise_array(grey_net, rgb)
     for c in range(3):
         np.testing.assert_array_equal(out[..., c], denoise_array(grey_net, rgb[..., c].copy()))
+    for size in ((1, 1), (5, 9)):  # padded for the network, cropped back
+        tiny = denoise_array(load_denoiser(SHIPPED), rgb[:size[0], :size[1]].copy())
+        assert tiny.shape == (*size, 3)
     with pytest.raises(ValueError, match='uint8 or uint16'):
         denoise_array(net, rgb.astype(np.float32))
     with pytest.raises(ValueError, match='takes 3-channel images, the image has 2'):
@@ -61,7 +65,7 @@ def test_depth_and_channels_follow_the_image(net):
 
 
 def test_tiled_equals_untiled_on_a_photo_with_the_shipped_denoiser():
-    denoiser = load_denoiser('mmsemdenoise://three-scale_blind_bsd400')
+    denoiser = load_denoiser(SHIPPED)
     clean = cv2.cvtColor(cv2.imread(str(PHOTO)), cv2.COLOR_BGR2RGB)[:160, :200]
     noisy = np.clip(clean + RNG.normal(0, 25, clean.shape), 0, 255).round().astype(np.uint8)
     whole = denoise_array(denoiser, noisy).astype(int)
@@ -75,7 +79,7 @@ def test_tiled_equals_untiled_on_a_photo_with_the_shipped_denoiser():
 
 
 def test_grey_photo_through_the_colour_denoiser():
-    denoiser = load_denoiser('mmsemdenoise://three-scale_blind_bsd400')
+    denoiser = load_denoiser(SHIPPED)
     clean = cv2.imread(str(PHOTO), cv2.IMREAD_GRAYSCALE)[:128, :160].astype(float)
     noisy = np.clip(clean + RNG.normal(0, 25, clean.shape), 0, 255).round().astype(np.uint8)
     out = denoise_array(denoiser, noisy)

@@ -91,6 +91,10 @@ def test_bad_files_raise_naming_the_file(tmp_path):
         with pytest.raises(ValueError, match=message) as info:
             read_photo(tmp_path / name)
         assert name in str(info.value)
+    pages = [Image.fromarray(_rgb()), Image.fromarray(_rgb())]
+    pages[0].save(tmp_path / 'pages.tif', save_all=True, append_images=pages[1:])
+    with pytest.raises(ValueError, match='pages.tif: 2 frames'):
+        read_photo(tmp_path / 'pages.tif')  # the output would drop the second page
     (tmp_path / 'folder.png').mkdir()
     with pytest.raises(ValueError, match='folder.png: not a regular file'):
         read_photo(tmp_path / 'folder.png')
