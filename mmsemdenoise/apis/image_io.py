@@ -28,21 +28,40 @@ class Photo(NamedTuple):
     alpha: Optional[np.ndarray]
 
 
-def _pil_info(path: Path) -> Tuple[int, int]:
-    """(EXIF orientation 1-8, number of frames) of an image file; (1, 1) where PIL cannot parse
-    it (OpenCV may still decode it)."""
+class _PilInfo(NamedTuple):
+    orientation: int = 1  # EXIF, 1-8
+    frames: int = 1
+    alpha: bool = False   # PIL sees an alpha band
+
+
+def _pil_info(path: Path) -> _PilInfo:
+    """What PIL says of an image file; the defaults where it cannot parse it (OpenCV may still
+    decode it)."""
     try:
         with Image.open(path) as im:
             orientation = int(im.getexif().get(EXIF_ORIENTATION, 1))
-            frames = int(getattr(im, 'n_frames', 1))
+            return _PilInfo(orientation if 1 <= orientation <= 8 else 1,
+                            int(getattr(im, 'n_frames', 1)), 'A' in im.getbands())
     except Exception:  # noqa: BLE001 -- no orientation or frame count we can use
-        return 1, 1
-    return (orientation if 1 <= orientation <= 8 else 1), frames
+        return _PilInfo()
+
+
+def _pil_pixels_with_alpha(path: Path) -> np.ndarray:
+    """Grey + alpha (H, W, 2) or BGRA (H, W, 4) pixels through PIL, for files whose alpha
+    OpenCV drops (grey + alpha TIFF)."""
+    with Image.open(path) as im:
+        array = np.asarray(im)
+    if array.ndim == 3 and array.shape[2] == 4:
+        return array[..., [2, 1, 0, 3]]
+    if array.ndim == 3 and array.shape[2] == 2:
+        return array
+    raise ValueError(f'{path}: OpenCV drops its alpha channel and PIL reads it as '
+                     f'{array.shape} {array.dtype}; convert it to RGBA PNG first')
 
 
 def exif_orientation(path: Path) -> int:
     """The EXIF orientation tag (1-8) of an image file; 1 when there is none or it is unreadable."""
-    return _pil_info(path)[0]
+    return _pil_info(path).orientation
 
 
 def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
@@ -96,6 +115,9 @@ def read_photo(path: Path) -> Photo:
     if array is None:
         raise ValueError(f'{path}: cannot decode it as an image (not an image, damaged, or a '
                          'format OpenCV does not read)')
+    info = _pil_info(path)
+    if info.alpha and (array.ndim == 2 or array.shape[2] in (1, 3)):
+        array = _pil_pixels_with_alpha(path)
     if array.dtype not in (np.uint8, np.uint16):
         raise ValueError(f'{path}: {array.dtype} pixels; only 8- and 16-bit integer images are '
                          'supported')
@@ -104,11 +126,10 @@ def read_photo(path: Path) -> Photo:
     channels = 1 if array.ndim == 2 else array.shape[2]
     if channels not in (1, 2, 3, 4):
         raise ValueError(f'{path}: {channels} channels; expected grey, grey + alpha, RGB or RGBA')
-    orientation, frames = _pil_info(path)
-    if frames > 1:
-        raise ValueError(f'{path}: {frames} frames (multi-page or animated); only single images '
-                         'are supported, the output would drop the others')
-    array = apply_orientation(array, orientation)
+    if info.frames > 1:
+        raise ValueError(f'{path}: {info.frames} frames (multi-page or animated); only single '
+                         'images are supported, the output would drop the others')
+    array = apply_orientation(array, info.orientation)
     if channels == 1:
         return Photo(array, None)
     if channels == 2:

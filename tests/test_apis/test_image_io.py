@@ -42,7 +42,7 @@ def test_colour_grey_and_alpha_round_trip_at_their_depth(tmp_path, suffix, dtype
             np.testing.assert_array_equal(back.alpha, photo.alpha)
 
 
-def test_grey_alpha_png_reads_as_grey_plus_alpha(tmp_path):
+def test_grey_alpha_png_and_tiff_read_as_grey_plus_alpha(tmp_path):
     la = RNG.integers(0, 256, (12, 16, 2), dtype=np.uint8)
     Image.fromarray(la, 'LA').save(tmp_path / 'la.png')
     photo = read_photo(tmp_path / 'la.png')
@@ -52,6 +52,10 @@ def test_grey_alpha_png_reads_as_grey_plus_alpha(tmp_path):
     write_photo(tmp_path / 'out.png', photo)  # stored as RGBA with equal colour channels
     back = read_photo(tmp_path / 'out.png')
     assert np.array_equal(back.pixels[..., 0], la[..., 0]) and np.array_equal(back.alpha, la[..., 1])
+    Image.fromarray(la, 'LA').save(tmp_path / 'la.tif')  # OpenCV alone reads no alpha here
+    photo = read_photo(tmp_path / 'la.tif')
+    np.testing.assert_array_equal(photo.pixels, la[..., 0])
+    np.testing.assert_array_equal(photo.alpha, la[..., 1])
 
 
 @pytest.mark.parametrize('orientation', range(1, 9))
