@@ -70,7 +70,9 @@ def _plan(files: Sequence[Path], out_dir: Path, noisy: bool,
     plan = {}
     for path in files:
         name = Path(output_name(path))
-        targets = [out_dir / name] + ([out_dir / f'{name.stem}_noisy{name.suffix}'] if noisy else [])
+        targets = [out_dir / name]
+        if noisy:
+            targets.append(out_dir / f'{name.stem}_noisy{name.suffix}')
         clash = next((t for t in targets if t in claimed or t.resolve() in inputs), None)
         if clash is not None:
             owner = claimed.get(clash, clash)
@@ -129,7 +131,7 @@ def denoise_files(denoiser: nn.Module,
         log(f'FAILED {path}: {reason}')
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, targets in tqdm(plan.items(), desc='denoising', unit='img', disable=not progress):
-        missing = [t for t in targets if force or not t.exists()]
+        missing = [t for t in targets if force or not t.is_file()]  # a folder there fails
         if not missing:
             report.kept.append(path)
             continue

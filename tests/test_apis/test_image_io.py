@@ -51,7 +51,8 @@ def test_grey_alpha_png_and_tiff_read_as_grey_plus_alpha(tmp_path):
     np.testing.assert_array_equal(photo.alpha, la[..., 1])
     write_photo(tmp_path / 'out.png', photo)  # stored as RGBA with equal colour channels
     back = read_photo(tmp_path / 'out.png')
-    assert np.array_equal(back.pixels[..., 0], la[..., 0]) and np.array_equal(back.alpha, la[..., 1])
+    np.testing.assert_array_equal(back.pixels[..., 0], la[..., 0])
+    np.testing.assert_array_equal(back.alpha, la[..., 1])
     Image.fromarray(la, 'LA').save(tmp_path / 'la.tif')  # OpenCV alone reads no alpha here
     photo = read_photo(tmp_path / 'la.tif')
     np.testing.assert_array_equal(photo.pixels, la[..., 0])

@@ -62,7 +62,8 @@ def test_shipped_names_stand_for_config_and_weights(tmp_path):
     explicit = load_denoiser(shipped_config(name), name)
     untrained = load_denoiser(shipped_config(name))
     for k, v in explicit.state_dict().items():
-        assert torch.equal(by_name.state_dict()[k], v) and torch.equal(by_checkpoint.state_dict()[k], v)
+        assert torch.equal(by_name.state_dict()[k], v), k
+        assert torch.equal(by_checkpoint.state_dict()[k], v), k
     assert not torch.equal(untrained.conv0.weight, explicit.conv0.weight)
     with pytest.raises(KeyError, match='no metafile entry.*nope; entries: three-scale_blind'):
         load_denoiser(None, 'mmsemdenoise://nope')

@@ -76,7 +76,8 @@ def test_usage_errors_are_named(tmp_path):
         ((str(src), str(src)), 'holds the inputs'),
         ((str(src), str(tmp_path / 'out'), '--checkpoint', str(tmp_path / 'model.pth')),
          'must be a shipped name'),
-        ((str(src), str(tmp_path / 'out'), '--config', 'configs/denoise/three-scale_bsd400_sigma25.py'),
+        ((str(src), str(tmp_path / 'out'), '--config', str(REPO / 'configs/denoise/official/'
+                                                         'ffdnet-color_cbsd68.py')),
          'untrained weights'),
         ((str(tmp_path / 'nothing'), str(tmp_path / 'out')), 'input not found'),
         ((str(src), str(tmp_path / 'out'), '--checkpoint', 'mmsemdenoise://nope'),
