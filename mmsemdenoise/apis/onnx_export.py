@@ -7,6 +7,7 @@ The graph takes ``noisy`` (N, C, H, W) float32 in [0, 1] and, for networks that 
 TorchScript-based one (no ``onnxscript`` needed), so every size-dependent step of the networks is
 written without Python branches on the size.
 """
+import copy
 import io
 from pathlib import Path
 from typing import Dict, Sequence, Tuple, Union
@@ -79,7 +80,7 @@ def export_onnx(denoiser: nn.Module,
                         '(classical denoisers run NumPy/scikit-image code) and cannot be exported')
     if path.exists() and not force:
         raise FileExistsError(f'{path} exists; pass --force (force=True) to replace it')
-    denoiser = denoiser.cpu().eval()
+    denoiser = copy.deepcopy(denoiser).cpu().eval()  # the caller's module stays as it is
     inputs = example_inputs(denoiser)
     graph = denoiser if LEVEL in inputs else _Blind(denoiser)
     dynamic_axes = {INPUT: {0: 'batch', 2: 'height', 3: 'width'},
@@ -115,7 +116,7 @@ def onnx_max_abs_diff(path: Union[str, Path],
         raise ImportError('checking an ONNX export needs onnxruntime: pip install '
                           '"mmsemdenoise[deploy]" (or onnxruntime)') from e
     session = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    denoiser = denoiser.cpu().eval()
+    denoiser = copy.deepcopy(denoiser).cpu().eval()
     diffs = {}
     for i, size in enumerate(sizes):
         inputs = example_inputs(denoiser, tuple(size), seed + i)

@@ -23,8 +23,9 @@ SIZES = ((1, 37, 50), (2, 64, 41))  # (N, H, W); the export traces (1, 48, 64)
                                     'configs/_base_/models/ffdnet_color.py'])
 def test_onnxruntime_matches_torch_for_dncnn_and_ffdnet(tmp_path, config):
     torch.manual_seed(0)  # random initial weights
-    denoiser = load_denoiser(str(REPO / config))
+    denoiser = load_denoiser(str(REPO / config)).train()
     path = export_onnx(denoiser, tmp_path / 'net.onnx')
+    assert denoiser.training  # exported from a copy in eval mode
     diffs = onnx_max_abs_diff(path, denoiser, SIZES)
     assert set(diffs) == set(SIZES) and max(diffs.values()) <= 1e-4, diffs
     with pytest.raises(FileExistsError, match='net.onnx exists'):
