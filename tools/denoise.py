@@ -1,89 +1,82 @@
-"""Denoise an image file or a folder of images with a trained denoiser.
+"""Denoise an image file or a folder of photos with a trained denoiser.
 
-Outputs go to a separate folder as PNG files of the same names; inputs are never modified, and
-existing outputs are kept unless --force.
+Without --config/--checkpoint it uses the shipped blind denoiser
+(mmsemdenoise://three-scale_blind_bsd400, sigma 0-75). Outputs go to another folder under the
+inputs' names (JPEGs as PNG, so no new compression artefacts), written atomically; inputs are
+never modified and existing outputs are kept unless --force.
+
+* 8- and 16-bit PNG/TIFF keep their bit depth; grey stays grey (a colour network sees three
+  copies shifted by one pixel, so the noise differs across channels as in training; the output
+  is the mean of the three, shifted back); an alpha channel is copied unchanged (grey + alpha
+  PNGs are written as RGBA with equal colour channels);
+* the EXIF orientation is applied: outputs are written upright, without EXIF;
+* images with a side over --tile (512) pixels are denoised in overlapping, cross-faded tiles;
+* a file that cannot be read or written is reported by name and skipped; the others are written,
+  and the exit status is 1 if any failed.
 
 Usage:
-    python tools/denoise.py CONFIG CHECKPOINT INPUT OUT_DIR [--noise-level 25]
-                            [--add-noise 25] [--tile 512] [--overlap 32] [--device cuda]
+    python tools/denoise.py INPUT OUT_DIR [--config CONFIG] [--checkpoint CKPT_OR_NAME]
+                            [--noise-level 25] [--add-noise 25] [--tile 512] [--overlap 64]
+                            [--device cuda] [--force]
 """
 import argparse
-from pathlib import Path
+import sys
 
-import cv2
-import numpy as np
 import torch
-from tqdm import tqdm
 
-import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
-from mmsemdenoise.apis import denoise_image, load_denoiser
-from mmsemdenoise.datasets import IMG_EXTENSIONS
-from mmsemdenoise.models.noise import image_seed
+import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and shipped names)
+from mmsemdenoise.apis import DEFAULT_DENOISER, denoise_files, list_images, load_denoiser
+from mmsemdenoise.apis.denoise_files import DEFAULT_OVERLAP, DEFAULT_TILE
+from mmsemdenoise.utils import is_shipped_name
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Denoise an image or a folder of images')
-    parser.add_argument('config', help='config whose model.denoiser is the network')
-    parser.add_argument('checkpoint', help='cascade checkpoint or converted denoiser weights')
     parser.add_argument('input', help='an image file or a folder of images')
     parser.add_argument('out_dir', help='output folder (must not be the input folder)')
+    parser.add_argument('--config', help='config whose model.denoiser is the network, or a '
+                        'shipped name (default: the config of --checkpoint, a shipped name)')
+    parser.add_argument('--checkpoint', help='cascade or denoiser checkpoint, run work dir, or '
+                        f'shipped name (default: {DEFAULT_DENOISER} when --config is not given)')
     parser.add_argument('--noise-level', type=float,
                         help='sigma (0-255) given to networks that take it (FFDNet)')
     parser.add_argument('--add-noise', type=float,
                         help='first add Gaussian noise of this sigma (0-255), seeded per file, '
-                        'and also write the noisy image (<name>_noisy.png)')
-    parser.add_argument('--tile', type=int, help='tile side for large images (default: whole)')
-    parser.add_argument('--overlap', type=int, default=32, help='tile overlap in pixels')
+                        'and also write the noisy image (<name>_noisy.<ext>)')
+    parser.add_argument('--tile', type=int, default=DEFAULT_TILE,
+                        help='tile side for images with a longer side (0: never tile)')
+    parser.add_argument('--overlap', type=int, default=DEFAULT_OVERLAP,
+                        help='pixels shared by neighbouring tiles')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--force', action='store_true', help='overwrite existing outputs')
     return parser.parse_args()
 
 
-def list_images(path: Path) -> list:
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FileNotFoundError(f'input not found: {path}')
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMG_EXTENSIONS)
-    if not files:
-        raise FileNotFoundError(f'no images ({", ".join(IMG_EXTENSIONS)}) in {path}')
-    return files
-
-
-def add_noise(rgb: np.ndarray, sigma: float, key: str) -> np.ndarray:
-    rng = np.random.default_rng(image_seed(key, 0))
-    noisy = rgb.astype(np.float64) + rng.normal(0, sigma, rgb.shape)
-    return np.clip(noisy.round(), 0, 255).astype(np.uint8)
-
-
-def main() -> None:
+def main() -> int:
     args = parse_args()
-    src, out_dir = Path(args.input).resolve(), Path(args.out_dir).resolve()
-    files = list_images(src)
-    if out_dir in {p.parent for p in files}:
-        raise ValueError(f'output folder {out_dir} holds the inputs: choose another folder')
-    out_dir.mkdir(parents=True, exist_ok=True)
-    denoiser = load_denoiser(args.config, args.checkpoint, args.device)
-    level = args.noise_level if args.noise_level is not None else args.add_noise
-    written = skipped = 0
-    for path in tqdm(files, desc='denoising', unit='img'):
-        target = out_dir / f'{path.stem}.png'
-        if target.exists() and not args.force:
-            skipped += 1
-            continue
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f'cannot read image {path}')
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        if args.add_noise:
-            rgb = add_noise(rgb, args.add_noise, path.name)
-            cv2.imwrite(str(out_dir / f'{path.stem}_noisy.png'), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        result = denoise_image(denoiser, rgb, level, args.tile, args.overlap)
-        cv2.imwrite(str(target), cv2.cvtColor(result, cv2.COLOR_RGB2BGR))
-        written += 1
-    print(f'wrote {written} image(s) to {out_dir}' +
-          (f'; kept {skipped} existing (use --force to overwrite)' if skipped else ''))
+    if args.config is None and args.checkpoint is None:
+        args.checkpoint = DEFAULT_DENOISER
+    elif args.config is not None and args.checkpoint is None and not is_shipped_name(args.config):
+        sys.exit('denoise.py: error: --config without --checkpoint would denoise with untrained '
+                 'weights; give --checkpoint (a file, work dir or shipped name)')
+    try:
+        files = list_images(args.input)
+        denoiser = load_denoiser(args.config, args.checkpoint, args.device)
+        report = denoise_files(denoiser, files, args.out_dir, args.noise_level, args.add_noise,
+                               args.tile, args.overlap, args.force)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        reason = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError quotes
+        sys.exit(f'denoise.py: error: {reason}')
+    print(f'wrote {len(report.written)} image(s) to {args.out_dir}' +
+          (f'; kept {len(report.kept)} existing (use --force to overwrite)'
+           if report.kept else ''))
+    if report.failed:
+        print(f'{len(report.failed)} file(s) failed:', file=sys.stderr)
+        for path, reason in report.failed.items():
+            print(f'  {path}: {reason}', file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

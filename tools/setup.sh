@@ -57,7 +57,7 @@ else
 fi
 
 # The package itself (always reinstalled: it is this checkout).
-"$pip" install --no-build-isolation "$repo[tests]"
+"$pip" install --no-build-isolation "$repo[tests,deploy]"
 rm -rf "$repo/build" "$repo"/*.egg-info  # build leftovers would shadow the install's metadata
 # mmengine finds `mmsemdenoise::` configs in the package's .mim folder; link it in the checkout
 # too (as mmpretrain does for develop installs), for code run with the checkout on sys.path.

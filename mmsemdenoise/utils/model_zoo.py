@@ -12,12 +12,16 @@ from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Union
 
 import torch
+import yaml
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from .files import sha256_of
 
 SCHEME = 'mmsemdenoise://'
-WEIGHTS_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'weights')
+PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
+WEIGHTS_DIR = osp.join(PACKAGE_DIR, 'weights')
+#: Where ``model-index.yml`` lies: the installed package's ``.mim`` folder, or a source checkout.
+INDEX_ROOTS = (osp.join(PACKAGE_DIR, '.mim'), osp.dirname(PACKAGE_DIR))
 MapLocation = Optional[Union[str, torch.device, Callable]]
 
 
@@ -63,6 +67,48 @@ def shipped_path(name: str) -> str:
         raise OSError(f'shipped weights {name!r}: sha256 of {path} is {digest[:12]}..., '
                       f'SHA256SUMS says {sums[name][:12]}...: the file is damaged')
     return path
+
+
+def is_shipped_name(name: str) -> bool:
+    """Whether ``name`` is ``mmsemdenoise://<name>`` or a bare shipped name (not a file)."""
+    return name.startswith(SCHEME) or (not osp.exists(name) and name in _sums())
+
+
+@lru_cache(maxsize=1)
+def _configs_by_weights() -> Dict[str, str]:
+    """``{shipped name: config path}`` from the metafiles that ``model-index.yml`` imports."""
+    for root in INDEX_ROOTS:
+        index = osp.join(root, 'model-index.yml')
+        if not osp.isfile(index):
+            continue
+        configs = {}
+        with open(index) as f:
+            metafiles = yaml.safe_load(f).get('Import', [])
+        for metafile in metafiles:
+            with open(osp.join(root, metafile)) as f:
+                for model in yaml.safe_load(f).get('Models', []):
+                    weights = str(model.get('Weights', ''))
+                    if weights.startswith(SCHEME) and model.get('Config'):
+                        configs[weights[len(SCHEME):]] = osp.join(root, model['Config'])
+        return configs
+    return {}
+
+
+def shipped_config(name: str) -> str:
+    """The config file of shipped weights (``mmsemdenoise://`` optional), from its metafile entry.
+
+    Raises:
+        KeyError: If no metafile entry has these weights (the message lists those that do).
+        FileNotFoundError: If the entry's config file is missing.
+    """
+    name = name[len(SCHEME):] if name.startswith(SCHEME) else name
+    configs = _configs_by_weights()
+    if name not in configs:
+        listed = ', '.join(sorted(configs)) or 'none (no model-index.yml found)'
+        raise KeyError(f'no metafile entry has the weights {SCHEME}{name}; entries: {listed}')
+    if not osp.isfile(configs[name]):
+        raise FileNotFoundError(f'shipped weights {name!r}: config {configs[name]} is missing')
+    return configs[name]
 
 
 def load_from_shipped(filename: str, map_location: MapLocation = None) -> dict:

@@ -138,3 +138,13 @@ def test_ffdnet_noise_level():
         both = model(noisy, torch.tensor([0.1, 0.1]))
         torch.testing.assert_close(model(noisy, torch.tensor(0.1)), both)
         assert not torch.allclose(model(noisy, torch.tensor([0.1, 0.3])), both)
+
+
+def test_ffdnet_odd_sides_repeat_the_last_row_and_column():
+    torch.manual_seed(0)
+    model = FFDNet(channels=8, num_layers=3).eval()
+    noisy, level = torch.rand(1, 3, 9, 13), torch.tensor([0.1])
+    even = torch.cat([noisy, noisy[..., -1:, :]], dim=2)
+    even = torch.cat([even, even[..., -1:]], dim=3)  # 10 x 14, as the MATLAB demo pads
+    with torch.no_grad():
+        torch.testing.assert_close(model(noisy, level), model(even, level)[..., :9, :13])

@@ -41,6 +41,7 @@ class DnCNN(BaseModule):
                  bn: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
+        self.in_channels = in_channels
         self.layers = plain_conv_stack(in_channels, channels, in_channels, num_layers, bn)
 
     def forward(self, noisy: Tensor, noise_level: Optional[Tensor] = None) -> Tensor:

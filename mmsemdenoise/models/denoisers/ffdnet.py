@@ -30,7 +30,9 @@ def noise_level_map(noise_level: Tensor, reference: Tensor) -> Tensor:
         ValueError: If ``noise_level`` has neither N values nor one.
     """
     n, _, h, w = reference.shape
-    sigma = torch.as_tensor(noise_level).to(device=reference.device, dtype=reference.dtype)
+    # a tensor stays a tensor (torch.as_tensor would make it a constant of a traced graph)
+    sigma = noise_level if isinstance(noise_level, Tensor) else torch.as_tensor(noise_level)
+    sigma = sigma.to(device=reference.device, dtype=reference.dtype)
     if sigma.numel() not in (1, n):
         raise ValueError(f'noise_level must have shape (N,) = ({n},) or hold one value, '
                          f'got shape {tuple(sigma.shape)}')
@@ -41,7 +43,8 @@ def noise_level_map(noise_level: Tensor, reference: Tensor) -> Tensor:
 class FFDNet(BaseModule):
     """FFDNet: pixel-unshuffle 2x2, concat a noise-level map, conv stack, pixel-shuffle back.
 
-    Steps: odd H or W is made even by repeating the last row/column (as the MATLAB demo does);
+    Steps: odd H or W is made even by repeating the last row/column (as the MATLAB demo does;
+    done without a branch on the size, so a traced or ONNX-exported network takes any size);
     ``pixel_unshuffle`` turns (N, C, H, W) into (N, 4C, H/2, W/2); one channel holding sigma is
     appended (4C + 1 = 13 for colour; the released colour model takes a single-channel map, not
     one per colour channel); ``num_layers`` 3x3 convolutions (conv + ReLU, conv + BN + ReLU, ...,
@@ -62,6 +65,9 @@ class FFDNet(BaseModule):
             ``dict(type='Pretrained', checkpoint='ffdnet_color.pth')``. Defaults to None.
     """
 
+    #: ``forward`` requires ``noise_level`` (the tools and the ONNX export ask for it).
+    needs_noise_level = True
+
     def __init__(self,
                  in_channels: int = 3,
                  channels: int = 96,
@@ -69,6 +75,7 @@ class FFDNet(BaseModule):
                  bn: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
+        self.in_channels = in_channels
         self.layers = plain_conv_stack(4 * in_channels + 1, channels, 4 * in_channels, num_layers, bn)
 
     def forward(self, noisy: Tensor, noise_level: Optional[Tensor] = None) -> Tensor:
@@ -89,7 +96,9 @@ class FFDNet(BaseModule):
             raise ValueError('FFDNet is non-blind: pass noise_level, the noise standard '
                              'deviation per image in [0, 1] units (sigma / 255), shape (N,)')
         h, w = noisy.shape[-2:]
-        x = F.pad(noisy, (0, w % 2, 0, h % 2), mode='replicate') if h % 2 or w % 2 else noisy
+        # Pad one replicated row and column, keep an even size: the last row/column repeated
+        # for odd sides, the input itself for even ones.
+        x = F.pad(noisy, (0, 1, 0, 1), mode='replicate')[..., :(h + 1) // 2 * 2, :(w + 1) // 2 * 2]
         x = F.pixel_unshuffle(x, 2)
         x = torch.cat([x, noise_level_map(noise_level, x)], dim=1)
         return F.pixel_shuffle(self.layers(x), 2)[..., :h, :w]

@@ -84,6 +84,7 @@ class ThreeScaleDenoiser(BaseModule):
                  padding_mode: str = 'reflect',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
+        self.in_channels = in_channels
         if padding_mode not in PADDING_MODES:
             raise ValueError(f'padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}')
         if num_scales < 2 or base_channels < 2 or base_channels % 2:

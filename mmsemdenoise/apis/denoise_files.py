@@ -1,0 +1,153 @@
+"""Denoise image files into another folder: what ``tools/denoise.py`` does.
+
+Each file is read upright at its bit depth (:mod:`.image_io`), denoised with its grey/colour
+layout and alpha kept (:func:`~.inference.denoise_array`, tiled above ``tile`` pixels a side) and
+written atomically under the same name (JPEGs as PNG). A file that fails is reported by name and
+skipped; the others are still written. Inputs are never written to, and existing outputs are kept
+unless ``force``.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch.nn as nn
+from tqdm import tqdm
+
+from mmsemdenoise.datasets.clean_image_folder import IMG_EXTENSIONS
+from mmsemdenoise.models.noise.functional import image_seed
+from .image_io import Photo, output_name, read_photo, write_photo
+from .inference import denoise_array
+
+#: Images with a side longer than this are denoised in overlapping tiles of this side.
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 64
+
+
+@dataclass
+class DenoiseReport:
+    """What :func:`denoise_files` did: outputs written, inputs whose output existed (kept), and
+    inputs that failed with the reason."""
+    written: List[Path] = field(default_factory=list)
+    kept: List[Path] = field(default_factory=list)
+    failed: Dict[Path, str] = field(default_factory=dict)
+
+
+def list_images(path: Union[str, Path]) -> List[Path]:
+    """An image file as given (any suffix), or the images of a folder (not recursive, sorted).
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist or a folder holds no image.
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f'input not found: {path}')
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMG_EXTENSIONS)
+    if not files:
+        raise FileNotFoundError(f'no images ({", ".join(IMG_EXTENSIONS)}) in {path}')
+    return files
+
+
+def add_noise(pixels: np.ndarray, sigma: float, key: str) -> np.ndarray:
+    """Add Gaussian noise of ``sigma`` (0-255 scale of the full range) seeded by ``key``; same
+    dtype (uint8 or uint16), rounded and clipped."""
+    peak = float(np.iinfo(pixels.dtype).max)
+    rng = np.random.default_rng(image_seed(key, 0))
+    noisy = pixels / peak + rng.normal(0, sigma / 255, pixels.shape)
+    return (np.clip(noisy, 0, 1) * peak).round().astype(pixels.dtype)
+
+
+def _plan(files: Sequence[Path], out_dir: Path, noisy: bool,
+          failed: Dict[Path, str]) -> Dict[Path, List[Path]]:
+    """Output paths of each input (denoised first, then the noisy copy); inputs whose outputs
+    another input already claims go to ``failed``."""
+    inputs = {p.resolve() for p in files}
+    if out_dir.resolve() in {p.parent for p in inputs}:
+        raise ValueError(f'output folder {out_dir} holds the inputs: choose another folder')
+    claimed: Dict[Path, Path] = {}
+    plan = {}
+    for path in files:
+        name = Path(output_name(path))
+        targets = [out_dir / name]
+        if noisy:
+            targets.append(out_dir / f'{name.stem}_noisy{name.suffix}')
+        clash = next((t for t in targets if t in claimed or t.resolve() in inputs), None)
+        if clash is not None:
+            owner = claimed.get(clash, clash)
+            failed[path] = f'its output {clash.name} is also that of {owner}: rename one of them'
+            continue
+        claimed.update({t: path for t in targets})
+        plan[path] = targets
+    return plan
+
+
+def denoise_files(denoiser: nn.Module,
+                  files: Sequence[Union[str, Path]],
+                  out_dir: Union[str, Path],
+                  noise_level: Optional[float] = None,
+                  add_noise_sigma: Optional[float] = None,
+                  tile: Optional[int] = DEFAULT_TILE,
+                  overlap: int = DEFAULT_OVERLAP,
+                  force: bool = False,
+                  log: Callable[[str], None] = tqdm.write,
+                  progress: bool = True) -> DenoiseReport:
+    """Denoise image files into ``out_dir``, one failure never stopping the others.
+
+    Args:
+        denoiser (nn.Module): From :func:`~.inference.load_denoiser`.
+        files (Sequence[str | Path]): Input images (e.g. from :func:`list_images`).
+        out_dir (str | Path): Output folder, created if missing; must not hold the inputs.
+        noise_level (float, optional): sigma (0-255) given to networks that take it (FFDNet);
+            defaults to ``add_noise_sigma``. Defaults to None.
+        add_noise_sigma (float, optional): First add Gaussian noise of this sigma (seeded by the
+            file name) and also write the noisy image as ``<name>_noisy<suffix>``.
+            Defaults to None.
+        tile (int, optional): Tile side for images with a longer side; None or 0: whole images.
+            Defaults to :data:`DEFAULT_TILE`.
+        overlap (int): Pixels shared by neighbouring tiles. Defaults to :data:`DEFAULT_OVERLAP`.
+        force (bool): Replace existing outputs. Defaults to False.
+        log (Callable[[str], None]): Where each failure is reported as it happens.
+            Defaults to ``tqdm.write`` (stdout, above the progress bar).
+        progress (bool): Show a progress bar (stderr). Defaults to True.
+
+    Returns:
+        DenoiseReport: Written, kept and failed files.
+
+    Raises:
+        ValueError: If ``out_dir`` holds the inputs, or the network needs a noise level and
+            none is given.
+    """
+    files = [Path(p) for p in files]
+    out_dir = Path(out_dir)
+    level = noise_level if noise_level is not None else add_noise_sigma
+    if level is None and getattr(denoiser, 'needs_noise_level', False):
+        raise ValueError(f'{type(denoiser).__name__} is non-blind: give the noise level '
+                         '(--noise-level SIGMA, 0-255)')
+    report = DenoiseReport()
+    plan = _plan(files, out_dir, add_noise_sigma is not None, report.failed)
+    for path, reason in report.failed.items():
+        log(f'FAILED {path}: {reason}')
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path, targets in tqdm(plan.items(), desc='denoising', unit='img', disable=not progress):
+        missing = [t for t in targets if force or not t.is_file()]  # a folder there fails
+        if not missing:
+            report.kept.append(path)
+            continue
+        try:
+            pixels, alpha = read_photo(path)
+            photos = []
+            if add_noise_sigma is not None:
+                pixels = add_noise(pixels, add_noise_sigma, path.name)
+                photos.append(Photo(pixels, alpha))
+            photos.insert(0, Photo(denoise_array(denoiser, pixels, level, tile, overlap), alpha))
+            for target, photo in zip(targets, photos):
+                if target in missing:  # a noisy copy already there is the same (seeded)
+                    write_photo(target, photo, force)
+        except Exception as e:  # noqa: BLE001 -- reported by name, the other files go on
+            report.failed[path] = f'{type(e).__name__}: {e}'
+            log(f'FAILED {path}: {report.failed[path]}')
+            continue
+        report.written.append(path)
+    return report
