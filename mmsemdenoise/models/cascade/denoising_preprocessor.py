@@ -34,6 +34,16 @@ def _build_ours(cfg: Optional[ModuleCfg]) -> Optional[nn.Module]:
     return MODELS.build(dict(cfg, _scope_=cfg.get('_scope_', SCOPE)))
 
 
+def _keep_denoiser_weights(module: 'DenoisingDataPreprocessor', state_dict: dict, prefix: str,
+                           *args) -> None:
+    """Load-state-dict pre-hook: a state dict without the denoiser (the task model's own
+    checkpoint) gets the denoiser's current tensors, so it loads without missing keys."""
+    own = prefix + 'denoiser.'
+    if not any(key.startswith(own) for key in state_dict):
+        for key, value in module.denoiser.state_dict().items():
+            state_dict[own + key] = value
+
+
 @MODELS.register_module()
 class DenoisingDataPreprocessor(BaseDataPreprocessor):
     """A frozen denoiser in front of a task model's own data preprocessor.
@@ -108,7 +118,7 @@ class DenoisingDataPreprocessor(BaseDataPreprocessor):
         self.noise = _build_ours(noise)
         self.eval_seed = eval_seed
         self.noise_level = noise_level
-        self._register_load_state_dict_pre_hook(self._keep_denoiser_weights)
+        self.register_load_state_dict_pre_hook(_keep_denoiser_weights)
 
     @staticmethod
     def _build_task_preprocessor(cfg: Union[dict, BaseDataPreprocessor],
@@ -131,14 +141,6 @@ class DenoisingDataPreprocessor(BaseDataPreprocessor):
             raise TypeError(f'DenoisingDataPreprocessor: task_preprocessor {cfg["type"]!r} built '
                             f'a {type(built).__name__}, not a BaseDataPreprocessor')
         return built
-
-    def _keep_denoiser_weights(self, state_dict: dict, prefix: str, *args) -> None:
-        """Load-state-dict pre-hook: a state dict without the denoiser (the task model's own
-        checkpoint) gets the denoiser's current tensors, so it loads without missing keys."""
-        own = prefix + 'denoiser.'
-        if not any(key.startswith(own) for key in state_dict):
-            for key, value in self.denoiser.state_dict().items():
-                state_dict[own + key] = value
 
     def train(self, mode: bool = True) -> 'DenoisingDataPreprocessor':
         """Set the task preprocessor's mode; the denoiser always stays in eval mode."""
