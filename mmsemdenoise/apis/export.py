@@ -6,7 +6,9 @@ Three files come out, in one folder that can be moved as a whole:
 * ``<name>.py``: the cascade's config with ``model`` replaced by its task model (type unchanged,
   e.g. ``EncoderDecoder``) whose ``data_preprocessor`` is the denoiser in front of the task's own
   preprocessor; metrics that need the cascade's outputs (PSNR, SSIM, CleanAgreement) are left
-  out of the evaluators;
+  out of the evaluators; the default scope becomes the task library's (``mmseg`` /
+  ``mmpretrain``), every type name rewritten to name the same module under it, so the
+  library's tools and inferencers read it as one of theirs;
 * ``<name>.pth``: the task model's checkpoint (the cascade's ``task_model.*`` weights, its
   ``meta``), loadable as any checkpoint of that model;
 * ``<name>_denoiser.pth``: the denoiser's weights (the cascade's ``denoiser.*``), named in the
@@ -15,9 +17,10 @@ Three files come out, in one folder that can be moved as a whole:
 import copy
 import os
 import os.path as osp
-from typing import Dict, Optional, Union
+from typing import Dict, List, Optional, Union
 
 import torch
+import mmengine.registry as root_registries
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import Registry, init_default_scope
 from mmengine.runner import load_checkpoint
@@ -49,6 +52,60 @@ def _task_metrics(evaluator, default_scope: str):
     return evaluator if evaluator is None or keep(evaluator) else []
 
 
+def _roots() -> List[Registry]:
+    return [r for r in vars(root_registries).values()
+            if isinstance(r, Registry) and r.parent is None]
+
+
+def _defines(scope: str, key: str, unlike_root: bool = False) -> bool:
+    """Whether a registry of ``scope`` itself (not its root) holds a module named ``key``
+    (with ``unlike_root``: another module than the root registry's of that name)."""
+    for root in _roots():
+        child = root._children.get(scope)
+        if child is None:
+            continue
+        child.import_from_location()
+        if key not in child.module_dict:
+            continue
+        if not unlike_root or (key in root.module_dict
+                               and root.module_dict[key] is not child.module_dict[key]):
+            return True
+    return False
+
+
+def _rescoped(node, old: str, new: str):
+    """The config ``node`` with every ``type`` (and ``constructor``) written for default scope
+    ``old`` rewritten for default scope ``new`` so that it names the same module.
+
+    ``new.X`` loses its prefix; an unprefixed ``X`` that ``old`` itself defines gets ``old.``;
+    one that came from mmengine's root and that ``new`` defines as another module gets
+    ``mmengine.`` (mmseg's ``LoadAnnotations`` is not mmcv's). Dicts
+    with a ``_scope_`` key fix their own scope and are left as they are.
+    """
+    if isinstance(node, (list, tuple)):
+        return type(node)(_rescoped(item, old, new) for item in node)
+    if not isinstance(node, dict) or '_scope_' in node:
+        return node
+    out = {key: _rescoped(value, old, new) for key, value in node.items()}
+    for field in ('type', 'constructor'):  # an optim wrapper names its constructor
+        if not isinstance(out.get(field), str):
+            continue
+        scope, key = Registry.split_scope_key(out[field])
+        if scope == new:
+            out[field] = key
+        elif scope is None and old != new:
+            if _defines(old, key):
+                out[field] = f'{old}.{key}'
+            elif _defines(new, key, unlike_root=True):
+                out[field] = f'mmengine.{key}'
+    return out
+
+
+def _task_scope(task: dict) -> Optional[str]:
+    scope, _ = Registry.split_scope_key(_type_name(task))
+    return task.get('_scope_') or scope
+
+
 def _task_preprocessor(model: ConfigDict, source: str) -> dict:
     """The task model's data preprocessor config, as the cascade hands it to the task model."""
     task = model.task_model
@@ -58,8 +115,7 @@ def _task_preprocessor(model: ConfigDict, source: str) -> dict:
                          '(model.task_model.data_preprocessor or model.task_data_preprocessor)')
     cfg = copy.deepcopy(dict(cfg))
     if 'type' not in cfg:
-        scope, _ = Registry.split_scope_key(_type_name(task))
-        if (scope or task.get('_scope_')) != 'mmpretrain':
+        if _task_scope(task) != 'mmpretrain':
             raise ValueError(f"{source}: the task model's data preprocessor has no 'type'")
         cfg['type'] = 'mmpretrain.ClsDataPreprocessor'  # what ImageClassifier sets
     return cfg
@@ -112,10 +168,14 @@ def deployment_config(cfg: Config,
     out = copy.deepcopy(cfg.to_dict())
     out['model'] = task
     out['data_preprocessor'] = None  # inside the model now (mmpretrain keeps it at the top)
-    default_scope = out.get('default_scope', SCOPE)
+    old_scope = out.get('default_scope') or 'mmengine'
     for key in ('val_evaluator', 'test_evaluator'):
         if key in out:
-            out[key] = _task_metrics(out[key], default_scope)
+            out[key] = _task_metrics(out[key], old_scope)
+    new_scope = _task_scope(task)
+    if new_scope and new_scope != old_scope:  # a config of the task's library, as its tools
+        out = _rescoped(out, old_scope, new_scope)  # expect (e.g. 'LoadAnnotations' by name)
+        out['default_scope'] = new_scope
     imports = dict(out.get('custom_imports') or {})  # for upstream tools that don't import us
     modules = list(imports.get('imports', []))
     imports['imports'] = modules if SCOPE in modules else modules + [SCOPE]

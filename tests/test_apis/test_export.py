@@ -62,11 +62,14 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=2)
 optim_wrapper = dict(type='OptimWrapper', constructor='TrainableParamsOptimWrapperConstructor',
                      optimizer=dict(type='Adam', lr=1e-3))
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False))
+visualizer = dict(type='{visualizer}', vis_backends=[dict(type='LocalVisBackend')])
 """
 KINDS = dict(
-    seg=dict(task=SEG_TASK, data=SEG_DATA, metric='mmseg.IoUMetric', extra=''),
+    seg=dict(task=SEG_TASK, data=SEG_DATA, metric='mmseg.IoUMetric', extra='',
+             visualizer='mmseg.SegLocalVisualizer'),
     # mmpretrain keeps the classifier's preprocessor (without a type) outside the model
     cls=dict(task=CLS_TASK, data=CLS_DATA, metric='mmpretrain.Accuracy',
+             visualizer='mmpretrain.UniversalVisualizer',
              extra=f'task_data_preprocessor=dict(num_classes=2, {MEAN_STD}, to_rgb=True),'))
 
 
@@ -101,7 +104,8 @@ def trained(request, tmp_path_factory) -> dict:
     _photos(root)
     kind = KINDS[request.param]
     text = CASCADE.format(task=kind['task'], extra=kind['extra'], metric=kind['metric'],
-                          data=kind['data'].format(root=root), root=root)
+                          data=kind['data'].format(root=root), root=root,
+                          visualizer=kind['visualizer'])
     (root / 'cascade.py').write_text(text)
     cfg = Config.fromfile(str(root / 'cascade.py'))
     init_default_scope('mmsemdenoise')
@@ -171,17 +175,28 @@ def test_exported_pair_predicts_what_the_cascade_predicts(trained, tmp_path):
                               atol=1e-5)
 
 
-def test_exported_config_runs_in_a_runner_without_cascade_metrics(trained, tmp_path):
+def test_exported_config_is_one_of_the_task_library(trained, tmp_path):
+    """Default scope mmseg, names as mmseg's tools expect them (its inferencer drops
+    'LoadAnnotations' by name), no cascade-only metric; Runner.test and MMSegInferencer run."""
     if trained['kind'] != 'seg':
         pytest.skip('one task is enough for the Runner')
     paths = export_cascade(trained['config'], trained['checkpoint'], str(tmp_path),
                            name='deployed')
     cfg = Config.fromfile(paths['config'])
-    assert [m['type'] for m in cfg.test_evaluator] == ['mmseg.IoUMetric']  # PSNR dropped
+    assert cfg.default_scope == 'mmseg'
+    assert cfg.test_dataloader.dataset.type == 'BaseSegDataset'  # was mmseg.BaseSegDataset
+    assert [t['type'] for t in cfg.test_dataloader.dataset.pipeline] == [
+        'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs']
+    assert cfg.optim_wrapper.constructor == 'mmsemdenoise.TrainableParamsOptimWrapperConstructor'
+    assert [m['type'] for m in cfg.test_evaluator] == ['IoUMetric']  # PSNR dropped
     assert 'mmsemdenoise' in cfg.custom_imports['imports']
     cfg.work_dir, cfg.load_from = str(tmp_path / 'work'), paths['checkpoint']
     metrics = Runner.from_cfg(cfg).test()
     assert 'mIoU' in metrics and not any('psnr' in k.lower() for k in metrics)
+    from mmseg.apis import MMSegInferencer
+    inferencer = MMSegInferencer(paths['config'], weights=paths['checkpoint'], device='cpu')
+    pred = inferencer(str(trained['root'] / 'seg/img/0.png'))['predictions']
+    assert pred.shape == (SIZE, SIZE)
 
 
 def test_cli_never_overwrites_without_force(trained, tmp_path, monkeypatch, capsys):
