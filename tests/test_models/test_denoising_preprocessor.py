@@ -221,3 +221,25 @@ def test_moves_with_the_model_to_cuda(denoiser_file):
     assert out['inputs'].is_cuda
     want = expected_inputs(bgr_batch(), oracle_denoiser(denoiser_file))
     assert torch.allclose(out['inputs'].cpu(), want, atol=1e-3)
+
+
+def test_non_blind_denoiser_gets_the_given_noise_level(tmp_path):
+    """FFDNet needs sigma: ``noise_level`` (0-255 scale) for real photos without ``noise``."""
+    init_default_scope('mmsemdenoise')
+    torch.manual_seed(0)
+    ffdnet_cfg = dict(type='FFDNet', channels=8, num_layers=3)
+    net = MODELS.build(ffdnet_cfg).eval()
+    torch.save(net.state_dict(), tmp_path / 'ffdnet.pth')
+    pre = MODELS.build(dict(type='DenoisingDataPreprocessor', denoiser=ffdnet_cfg,
+                            denoiser_checkpoint=str(tmp_path / 'ffdnet.pth'),
+                            task_preprocessor=dict(CLS_PREPROCESSOR, _scope_='mmpretrain'),
+                            noise_level=25)).eval()
+    images = bgr_batch()
+    got = pre(dict(inputs=images))['inputs']
+    with torch.no_grad():
+        low = expected_inputs(images, lambda x: net(x, torch.full((2, ), 5 / 255)))
+        want = expected_inputs(images, lambda x: net(x, torch.full((2, ), 25 / 255)))
+    assert torch.allclose(got, want, atol=1e-4) and not torch.allclose(got, low, atol=1e-3)
+    pre.noise_level = None
+    with pytest.raises(ValueError, match='non-blind'):
+        pre(dict(inputs=images))

@@ -7,7 +7,8 @@
                                                    model's own mean/std, BGR<->RGB, padding
 
 The steps are those of :class:`DenoisingCascade` (:mod:`.flow`), so a trained cascade and the
-task model with this preprocessor give the same predictions (``tools/deployment/export_cascade.py``).
+task model with this preprocessor give the same predictions
+(``tools/deployment/export_cascade.py``).
 """
 import warnings
 from typing import Optional, Union
