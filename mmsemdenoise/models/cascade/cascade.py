@@ -12,7 +12,6 @@ Without a task model (or with ``task_weight=0``) it is stage-1 denoiser training
 """
 import contextlib
 import copy
-import os.path as osp
 import warnings
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
@@ -23,8 +22,8 @@ from mmengine.structures import BaseDataElement
 
 from mmsemdenoise.registry import MODELS
 from ..losses import distillation_loss
-from ..noise import image_seed
 from mmsemdenoise.utils.weights import load_weights
+from .flow import add_noise, denoise, image_seeds, to_task_batch
 from .frozen_task import freeze
 
 Images = Union[torch.Tensor, List[torch.Tensor]]
@@ -269,24 +268,11 @@ class DenoisingCascade(BaseModel):
                   noise: Optional[nn.Module],
                   seeds: Optional[Sequence[int]] = None):
         """Add ``noise`` to clean images; returns ``(noisy, level)``, level (N,) in sigma/255."""
-        if noise is None:
-            n = clean.shape[0] if isinstance(clean, torch.Tensor) else len(clean)
-            ref = clean if isinstance(clean, torch.Tensor) else clean[0]
-            return clean, ref.new_zeros(n)
-        if isinstance(clean, torch.Tensor):
-            return noise(clean, seeds)
-        pairs = [noise(img[None], None if seeds is None else [seeds[i]])
-                 for i, img in enumerate(clean)]
-        return [p[0][0] for p in pairs], torch.cat([p[1] for p in pairs])
+        return add_noise(clean, noise, seeds)
 
     def denoise(self, noisy: Images, level: Optional[torch.Tensor] = None) -> Images:
         """The denoiser on (N, 3, H, W) images in [0, 1]; identity when there is none."""
-        if self.denoiser is None:
-            return noisy
-        if isinstance(noisy, torch.Tensor):
-            return self.denoiser(noisy.contiguous(memory_format=self.memory_format), level)
-        return [self.denoise(img[None], None if level is None else level[i:i + 1])[0]
-                for i, img in enumerate(noisy)]
+        return denoise(self.denoiser, noisy, level, self.memory_format)
 
     def task_losses(self, denoised: Images, clean: Images, data_samples: Optional[list]) -> dict:
         """The frozen task model's losses on the denoised images (gradients reach the denoiser)."""
@@ -309,11 +295,8 @@ class DenoisingCascade(BaseModel):
     # ------------------------------------------------------------- helpers
     def _task_batch(self, images: Images, data_samples: Optional[list], training: bool) -> dict:
         """Hand images in [0, 1] RGB to the task model's own data preprocessor."""
-        to_pipeline = self.data_preprocessor.to_pipeline_format
-        task_inputs = (to_pipeline(images) if isinstance(images, torch.Tensor) else
-                       [to_pipeline(img[None])[0] for img in images])
-        return self.task_model.data_preprocessor(
-            dict(inputs=task_inputs, data_samples=data_samples), training)
+        return to_task_batch(self.task_model.data_preprocessor, self.data_preprocessor, images,
+                             data_samples, training)
 
     def _task_logits(self, images: Images, data_samples: Optional[list]) -> torch.Tensor:
         batch = self._task_batch(images, data_samples, training=False)
@@ -321,15 +304,7 @@ class DenoisingCascade(BaseModel):
 
     def _image_seeds(self, n: int, data_samples: Optional[list]) -> List[int]:
         """One seed per image from its id (``img_id`` or file name): batch-independent."""
-        if not data_samples:
-            return [image_seed(i, self.eval_seed) for i in range(n)]
-        keys = []
-        for i, sample in enumerate(data_samples):
-            meta = sample.metainfo if hasattr(sample, 'metainfo') else {}
-            key = meta.get('img_id') or (osp.basename(meta['img_path'])
-                                         if meta.get('img_path') else i)
-            keys.append(key)
-        return [image_seed(key, self.eval_seed) for key in keys]
+        return image_seeds(data_samples, n, self.eval_seed)
 
 
 def _map(fn, images: Images) -> Images:
