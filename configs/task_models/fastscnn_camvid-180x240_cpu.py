@@ -64,3 +64,5 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmseg.SegVisualizationHook'))
 randomness = dict(seed=0)
+# val/test metrics get `skipped_files` (mmseg's runtime base has no custom_hooks to extend)
+custom_hooks = [dict(type='SkippedFilesHook')]
