@@ -234,3 +234,21 @@ def test_unverified_random_bytes_still_name_the_file_when_loaded(tmp_path: Path)
                                       pipeline=[dict(type='LoadImageFromFile')], max_refetch=1))
     with pytest.raises(Exception, match='noise.png'):
         dataset[0]
+
+
+@pytest.mark.parametrize('folder', ['train', 'trainannot'])
+def test_random_bytes_in_camvid_frames_or_labels_are_named(tmp_path: Path, folder: str) -> None:
+    files = _fuzz_files(4)
+    label = np.zeros(IMAGE.shape[:2], np.uint8)
+    root = _camvid(tmp_path, {name: label for name in ['zz_good.png', *files]})
+    for name, data in files.items():
+        (root / folder / name).write_bytes(data)
+    with pytest.raises(BadFilesError) as error:
+        CamVidDataset(data_root=str(root), img_suffix='.png', seg_map_suffix='.png')
+    message = str(error.value)
+    # CamVid lists files by suffix: only the '.png' ones of the fuzz set are samples
+    pngs = [name for name in files if name.endswith('.png')]
+    assert f'{len(pngs)} unreadable file(s) in {len(pngs)} of {len(pngs) + 1}' in message
+    for name in pngs:
+        assert f'{root / folder / name}: ' in message
+    assert 'zz_good.png' not in message

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from mmsemdenoise.registry import MODELS
 from .blocks import plain_conv_stack
+from .checks import check_noisy
 
 
 def noise_level_map(noise_level: Tensor, reference: Tensor) -> Tensor:
@@ -69,6 +70,7 @@ class FFDNet(BaseModule):
                  bn: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
+        self.in_channels = in_channels
         self.layers = plain_conv_stack(4 * in_channels + 1, channels, 4 * in_channels, num_layers, bn)
 
     def forward(self, noisy: Tensor, noise_level: Optional[Tensor] = None) -> Tensor:
@@ -80,11 +82,13 @@ class FFDNet(BaseModule):
                 (sigma / 255), shape (N,) (one value is broadcast). Required.
 
         Returns:
-            Tensor: Denoised images (N, C, H, W), not clamped.
+            Tensor: Denoised images (N, C, H, W), not clamped. Any H, W >= 1.
 
         Raises:
-            ValueError: If ``noise_level`` is None or has the wrong number of values.
+            ValueError: If ``noisy`` is not a non-empty float batch of ``in_channels`` images,
+                or ``noise_level`` is None or has the wrong number of values.
         """
+        check_noisy(noisy, self.in_channels, self)
         if noise_level is None:
             raise ValueError('FFDNet is non-blind: pass noise_level, the noise standard '
                              'deviation per image in [0, 1] units (sigma / 255), shape (N,)')
