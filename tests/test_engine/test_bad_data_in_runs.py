@@ -72,6 +72,7 @@ def test_training_refuses_to_start_and_names_the_file(repo_root, tmp_path):
     assert 'Iter(train)' not in log  # not one iteration ran
 
 
+@pytest.mark.slow
 def test_training_with_skip_runs_and_validation_reports_the_skipped_file(repo_root, tmp_path):
     folder = image_folder(tmp_path / 'images')
     runner = Runner.from_cfg(stage1_config(repo_root, folder, tmp_path / 'work', 'skip'))

@@ -182,6 +182,7 @@ def snapshots(runner) -> WeightSnapshotHook:
     return next(h for h in runner.hooks if isinstance(h, WeightSnapshotHook))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('value, shown', [(float('nan'), 'nan'), (float('inf'), 'inf')])
 def test_training_stops_at_the_poisoned_iteration(repo_root, tmp_path, value, shown):
     runner = Runner.from_cfg(run_config(repo_root, tmp_path, 'error', value))
@@ -194,6 +195,7 @@ def test_training_stops_at_the_poisoned_iteration(repo_root, tmp_path, value, sh
     assert same(hook.before[3], weights(runner.model.denoiser))  # the fault did not
 
 
+@pytest.mark.slow
 def test_training_skips_the_poisoned_iteration(repo_root, tmp_path):
     runner = Runner.from_cfg(run_config(repo_root, tmp_path, 'skip', float('nan')))
     runner.train()
