@@ -18,3 +18,5 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3,
                     save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'))
+# val/test metrics get `skipped_files`: samples the datasets left out (on_bad_file='skip')
+custom_hooks = [dict(type='SkippedFilesHook')]

@@ -48,7 +48,7 @@ train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-optim_wrapper = dict(type='OptimWrapper',
+optim_wrapper = dict(type='FiniteCheckOptimWrapper',  # stops on a NaN/Inf loss, before the step
                      optimizer=dict(type='SGD', lr=0.12, momentum=0.9, weight_decay=4e-5))
 max_iters = 4000
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
@@ -64,3 +64,5 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmseg.SegVisualizationHook'))
 randomness = dict(seed=0)
+# val/test metrics get `skipped_files` (mmseg's runtime base has no custom_hooks to extend)
+custom_hooks = [dict(type='SkippedFilesHook')]

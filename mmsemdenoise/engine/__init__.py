@@ -1,8 +1,13 @@
-"""Runner pieces: the optimizer constructor that leaves frozen parameters out, a bfloat16
-autocast optimizer wrapper that also works on CPU, the robustness test loop (noise sweep and
-corruption benchmark) and the hook that shows noisy | denoised | clean images at validation."""
+"""Runner pieces: the optimizer constructor that leaves frozen parameters out, optimizer wrappers
+that never step on NaN/Inf (one with a bfloat16 autocast that also works on CPU), the robustness
+test loop (noise sweep and corruption benchmark) and the hook that reports skipped files."""
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .finite_check import FiniteCheckMixin, FiniteCheckOptimWrapper, NonFiniteLossError
 from .optim_constructor import TrainableParamsOptimWrapperConstructor
 from .robustness_loop import RobustnessTestLoop
+from .skipped_files_hook import SkippedFilesHook
 
-__all__ = ['AutocastOptimWrapper', 'TrainableParamsOptimWrapperConstructor', 'RobustnessTestLoop']
+__all__ = [
+    'AutocastOptimWrapper', 'FiniteCheckMixin', 'FiniteCheckOptimWrapper', 'NonFiniteLossError',
+    'TrainableParamsOptimWrapperConstructor', 'RobustnessTestLoop', 'SkippedFilesHook'
+]

@@ -8,6 +8,7 @@ import torch.nn as nn
 from mmengine.optim import OptimWrapper
 
 from mmsemdenoise.registry import OPTIM_WRAPPERS
+from .finite_check import FiniteCheckMixin
 
 
 def cpu_has_native_bfloat16() -> bool:
@@ -20,7 +21,7 @@ def cpu_has_native_bfloat16() -> bool:
 
 
 @OPTIM_WRAPPERS.register_module()
-class AutocastOptimWrapper(OptimWrapper):
+class AutocastOptimWrapper(FiniteCheckMixin, OptimWrapper):
     """:class:`OptimWrapper` whose forward pass runs under ``torch.autocast(bfloat16)``.
 
     mmengine's ``AmpOptimWrapper`` (what ``--amp`` selects) refuses to start without a GPU and
@@ -35,19 +36,33 @@ class AutocastOptimWrapper(OptimWrapper):
     CPU without native bfloat16 (:func:`cpu_has_native_bfloat16`) the wrapper warns once and
     runs float32, unless ``cpu_fallback=False``.
 
+    Like :class:`~mmsemdenoise.engine.FiniteCheckOptimWrapper` it never steps on a NaN/Inf loss
+    or gradient: it raises naming the iteration and the loss term, or skips the step.
+
     Use it with ``optim_wrapper = dict(type='AutocastOptimWrapper', optimizer=...)``.
 
     Args:
-        dtype (str): Only ``'bfloat16'``. Defaults to ``'bfloat16'``.
+        dtype (str): Only ``'bfloat16'``. Defaults to 'bfloat16'.
         cpu_fallback (bool): Run float32 on a CPU without native bfloat16. Defaults to True.
+        on_non_finite (str): ``'error'`` or ``'skip'``. Defaults to 'error'.
+        check_grads (bool): Also check the gradients before each step. Defaults to True.
+        max_consecutive_skips (int): Skipped steps in a row that raise. Defaults to 10.
+        **kwargs: The arguments of :class:`OptimWrapper`.
     """
 
-    def __init__(self, *args, dtype: str = 'bfloat16', cpu_fallback: bool = True,
+    def __init__(self,
+                 *args,
+                 dtype: str = 'bfloat16',
+                 cpu_fallback: bool = True,
+                 on_non_finite: str = 'error',
+                 check_grads: bool = True,
+                 max_consecutive_skips: int = 10,
                  **kwargs) -> None:
         if dtype != 'bfloat16':
             raise ValueError(f'AutocastOptimWrapper: dtype must be "bfloat16", got {dtype!r} '
                              '(float16 needs loss scaling: use type="AmpOptimWrapper" on a GPU)')
         super().__init__(*args, **kwargs)
+        self._init_finite_check(on_non_finite, check_grads, max_consecutive_skips)
         self.cast_dtype = torch.bfloat16
         self.cpu_fallback = cpu_fallback
         self._warned = False

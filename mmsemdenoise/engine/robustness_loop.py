@@ -25,10 +25,12 @@ from mmsemdenoise.analysis.robustness_report import (corruptions_in_mpc, summari
                                                      write_robustness_report)
 from mmsemdenoise.analysis.sweep_report import write_report
 from mmsemdenoise.apis import load_denoiser
+from mmsemdenoise.datasets.verify import format_bad_files, skipped_files
 from mmsemdenoise.models.cascade import DenoisingCascade
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
 from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 from mmsemdenoise.registry import LOOPS
+from .skipped_files_hook import SKIPPED_KEY
 
 VariantSpec = Union[str, dict]
 RESERVED = ('clean', 'noisy')
@@ -209,6 +211,7 @@ class RobustnessTestLoop(TestLoop):
                              if len(examples) < self.num_examples]
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
         self.runner.call_hook('after_test_epoch', metrics=metrics)
+        metrics.pop(SKIPPED_KEY, None)  # reported once for all runs, not as a table column
         if keep_examples:  # round-robin over ranks = dataset order under the DefaultSampler
             per_rank = all_gather_object(examples)
             merged = [ex for group in _zip_longest(per_rank) for ex in group]
@@ -263,6 +266,14 @@ class RobustnessTestLoop(TestLoop):
                                              self.aggregate).items():
                 for metric, figures in by_metric.items():
                     flat.update({f'{name}/{k}/{metric}': v for k, v in figures.items()})
+        skipped = skipped_files(self.dataloader.dataset)
+        flat[SKIPPED_KEY] = len(skipped)
+        if skipped:
+            with open(osp.join(self.out_dir, 'skipped_files.txt'), 'w') as f:
+                f.write(format_bad_files(skipped) + '\n')
+            texts.append(f'{len(skipped)} unreadable file(s) of the test set were skipped '
+                         f'(on_bad_file=\'skip\'); every figure above leaves them out '
+                         f'(skipped_files.txt):\n{format_bad_files(skipped)}')
         print_log('\n\n'.join(texts) + f'\n\nwritten to {self.out_dir}', logger='current')
         return flat
 

@@ -18,9 +18,10 @@ cascade = dict(
     denoiser_checkpoint='mmsemdenoise://three-scale_blind_bsd400',
     noise=dict(type='GaussianNoise', sigma=25),
     loss=dict(type='JointLoss', rec_loss=dict(type='MSELoss'), task_weight=0.0))
-# only the denoiser trains: the constructor keeps the frozen task model out of the optimizer
+# only the denoiser trains: the constructor keeps the frozen task model out of the optimizer;
+# a NaN/Inf loss term or gradient stops training, naming the iteration and term, before the step
 cascade_optim_wrapper = dict(
-    type='OptimWrapper',
+    type='FiniteCheckOptimWrapper',
     constructor='TrainableParamsOptimWrapperConstructor',
     optimizer=dict(type='Adam', lr=1e-4))
 # PSNR/SSIM of the denoised images, next to the task metrics (scoped names: upstream loops build

@@ -26,6 +26,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmsemdenoise.registry import MODELS
+from .checks import check_noisy
 
 #: Below this sigma (0-1 scale) an image is returned unchanged: there is nothing to remove and
 #: both methods divide by sigma.
@@ -145,7 +146,8 @@ class ClassicalDenoiser(nn.Module):
             sigma = estimate_noise_sigma(image)
         if sigma < MIN_SIGMA:
             return image
-        return self._fn(image, sigma)
+        # scikit-image squeezes a side of one pixel away: (1, W, 3) comes back as (W, 3)
+        return np.reshape(self._fn(image, sigma), image.shape)
 
     @torch.no_grad()
     def forward(self, noisy: Tensor, noise_level: Optional[Tensor] = None) -> Tensor:
@@ -159,9 +161,7 @@ class ClassicalDenoiser(nn.Module):
         Returns:
             Tensor: (N, 3, H, W) denoised, not clamped, on ``noisy``'s device and dtype.
         """
-        if noisy.dim() != 4 or noisy.shape[1] != 3:
-            raise ValueError(f'ClassicalDenoiser takes (N, 3, H, W) RGB images, '
-                             f'got {tuple(noisy.shape)}')
+        check_noisy(noisy, 3, self)
         if noise_level is not None and noise_level.numel() != noisy.shape[0]:
             raise ValueError(f'noise_level must hold one sigma per image ({noisy.shape[0]}), '
                              f'got shape {tuple(noise_level.shape)}')

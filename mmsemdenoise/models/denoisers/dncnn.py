@@ -10,6 +10,7 @@ from torch import Tensor
 
 from mmsemdenoise.registry import MODELS
 from .blocks import plain_conv_stack
+from .checks import check_noisy
 
 
 @MODELS.register_module()
@@ -53,6 +54,10 @@ class DnCNN(BaseModule):
                 accepted for the common denoiser interface. Defaults to None.
 
         Returns:
-            Tensor: Denoised images (N, C, H, W), not clamped.
+            Tensor: Denoised images (N, C, H, W), not clamped. Any H, W >= 1.
+
+        Raises:
+            ValueError: If ``noisy`` is not a non-empty float batch of ``in_channels`` images.
         """
+        check_noisy(noisy, self.in_channels, self)
         return noisy - self.layers(noisy)

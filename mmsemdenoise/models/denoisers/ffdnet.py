@@ -12,6 +12,7 @@ from torch import Tensor
 
 from mmsemdenoise.registry import MODELS
 from .blocks import plain_conv_stack
+from .checks import check_noisy
 
 
 def noise_level_map(noise_level: Tensor, reference: Tensor) -> Tensor:
@@ -87,11 +88,13 @@ class FFDNet(BaseModule):
                 (sigma / 255), shape (N,) (one value is broadcast). Required.
 
         Returns:
-            Tensor: Denoised images (N, C, H, W), not clamped.
+            Tensor: Denoised images (N, C, H, W), not clamped. Any H, W >= 1.
 
         Raises:
-            ValueError: If ``noise_level`` is None or has the wrong number of values.
+            ValueError: If ``noisy`` is not a non-empty float batch of ``in_channels`` images,
+                or ``noise_level`` is None or has the wrong number of values.
         """
+        check_noisy(noisy, self.in_channels, self)
         if noise_level is None:
             raise ValueError('FFDNet is non-blind: pass noise_level, the noise standard '
                              'deviation per image in [0, 1] units (sigma / 255), shape (N,)')

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from mmsemdenoise.registry import MODELS
 from .blocks import BottleneckBlock, ConvBNReLU
+from .checks import check_noisy
 
 #: Border lost by the unpadded 5x5 first and 3x3 last convolutions: 2 + 1 pixels per side.
 CROP = 3
@@ -91,6 +92,7 @@ class ThreeScaleDenoiser(BaseModule):
             raise ValueError('need num_scales >= 2 and an even base_channels >= 2, got '
                              f'num_scales={num_scales}, base_channels={base_channels}')
         b = base_channels
+        self.in_channels = in_channels
         self.padding_mode = padding_mode
         self.size_multiple = 2**(num_scales - 1)
         self.conv0 = nn.Conv2d(in_channels, b, 5, padding=0)
@@ -120,8 +122,10 @@ class ThreeScaleDenoiser(BaseModule):
             ``padding_mode='original'``.
 
         Raises:
-            ValueError: If the size does not suit the padding mode.
+            ValueError: If the size does not suit the padding mode, or ``noisy`` is not a
+                non-empty float batch of ``in_channels`` images.
         """
+        check_noisy(noisy, self.in_channels, self)
         h, w = noisy.shape[-2:]
         m = self.size_multiple
         if self.padding_mode == 'original':
