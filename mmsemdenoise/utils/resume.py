@@ -2,9 +2,9 @@
 
 ``tools/train.py --resume`` calls :func:`find_resume_checkpoint` before the Runner is built and
 hands the result to mmengine as ``load_from`` (with ``resume=True``). mmengine alone reads
-``last_checkpoint`` and loads whatever it names: an empty ``last_checkpoint`` starts the run from
-scratch, and a damaged file stops it with an unpickling error, or, with a flipped byte in a
-tensor, resumes silently from wrong weights.
+``last_checkpoint`` and loads whatever it names: an empty ``last_checkpoint`` (a crash while the
+hook rewrites it) stops the run with ``checkpoint file not found: ''``, a truncated file with an
+unpickling error, and a flipped byte in a tensor resumes silently from wrong weights.
 
 The policy:
 
