@@ -2,7 +2,7 @@
 
 Real ``tools/train.py`` processes on the shipped CPU stage-1 config (3-scale denoiser with 8 base
 channels, bfloat16 autocast, random crops, flips and rotations drawn by the pipeline in the main
-process, validation every 3 iterations) on tiny generated photos. One run goes through; the
+process or in one worker, validation every 3 iterations) on tiny generated photos. One run goes through; the
 other is killed at whatever iteration it has reached once ``iter_4.pth`` exists, its newest
 checkpoint is truncated, and ``--resume`` must fall back to the one before with a warning and
 then log exactly the uninterrupted run's numbers at every iteration and end with bit-identical
@@ -35,7 +35,7 @@ def write_photos(root: Path) -> Path:
     return root
 
 
-def options(data: Path) -> list:
+def options(data: Path, workers: int) -> list:
     opts = [f'train_cfg.max_iters={MAX_ITERS}', 'train_cfg.val_interval=3',
             'model.denoiser.base_channels=8', 'train_dataloader.batch_size=2',
             'train_dataloader.dataset.pipeline.1.crop_size=32',
@@ -43,13 +43,13 @@ def options(data: Path) -> list:
             'default_hooks.logger.interval=1', 'log_processor.window_size=1']
     for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val')):
         opts += [f'{loader}.dataset.data_root={data}', f'{loader}.dataset.data_prefix.img_path={split}',
-                 f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
+                 f'{loader}.num_workers={workers}', f'{loader}.persistent_workers={bool(workers)}']
     return opts
 
 
-def train_cmd(repo: Path, work: Path, data: Path, *extra: str) -> list:
+def train_cmd(repo: Path, work: Path, data: Path, workers: int, *extra: str) -> list:
     return [sys.executable, str(repo / 'tools/train.py'), str(repo / CONFIG), '--work-dir',
-            str(work), *extra, '--cfg-options', *options(data)]
+            str(work), *extra, '--cfg-options', *options(data, workers)]
 
 
 def scalars(run_dir: Path) -> dict:
@@ -63,14 +63,15 @@ def scalars(run_dir: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_kill_damage_and_resume_repeats_the_run(tmp_path, repo_root):
+@pytest.mark.parametrize('workers', [0, 1], ids=['pipeline_in_main_process', 'one_worker'])
+def test_kill_damage_and_resume_repeats_the_run(tmp_path, repo_root, workers):
     data = write_photos(tmp_path / 'photos')
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(repo_root))
     full, killed = tmp_path / 'full', tmp_path / 'killed'
     log = open(tmp_path / 'killed.log', 'w')
-    reference = subprocess.Popen(train_cmd(repo_root, full, data), cwd=repo_root, env=env,
+    reference = subprocess.Popen(train_cmd(repo_root, full, data, workers), cwd=repo_root, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    victim = subprocess.Popen(train_cmd(repo_root, killed, data), cwd=repo_root, env=env,
+    victim = subprocess.Popen(train_cmd(repo_root, killed, data, workers), cwd=repo_root, env=env,
                               stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 300
     while not (killed / 'iter_4.pth').exists():  # atomic writes: present means complete
@@ -83,11 +84,12 @@ def test_kill_damage_and_resume_repeats_the_run(tmp_path, repo_root):
     assert not (killed / f'iter_{MAX_ITERS}.pth').exists()
 
     # damage the newest checkpoint: --resume must skip it for the one before
-    newest = Path((killed / 'last_checkpoint').read_text().strip())
+    # (last_checkpoint may be empty: mmengine rewrites it in place, and the kill can land there)
     steps = sorted(int(p.stem.split('_')[1]) for p in killed.glob('iter_*.pth'))
-    assert newest.name == f'iter_{steps[-1]}.pth' and len(steps) >= 2
+    newest = killed / f'iter_{steps[-1]}.pth'
+    assert len(steps) >= 2
     newest.write_bytes(newest.read_bytes()[:newest.stat().st_size // 2])
-    proc = subprocess.run(train_cmd(repo_root, killed, data, '--resume'), cwd=repo_root, env=env,
+    proc = subprocess.run(train_cmd(repo_root, killed, data, workers, '--resume'), cwd=repo_root, env=env,
                           capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
