@@ -1,15 +1,16 @@
 """Shared test fixtures: the repository root, ``../shared/data`` (skip when absent), the tools as
-modules or subprocesses, and tiny generated data sets.
+modules, subprocesses or several processes under torchrun, and tiny generated data sets.
 
 Test files use these as fixtures (never ``from conftest import`` or ``sys.path``)."""
 import json
 import os
 import runpy
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable, List
+from typing import Callable, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -60,9 +61,46 @@ def run_python() -> Callable[..., subprocess.CompletedProcess]:
     def run(args: List[str], cwd: Path) -> subprocess.CompletedProcess:
         env = dict(os.environ, OMP_NUM_THREADS='1')
         proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, \
             f'{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
+        return proc
+
+    return run
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for torchrun's rendezvous)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope='session')
+def run_tool() -> Callable[..., subprocess.CompletedProcess]:
+    """``run_tool(['tools/train.py', CONFIG, ...], cwd, nproc=2)`` runs a command-line tool with
+    ``OMP_NUM_THREADS=1`` and the checkout on ``PYTHONPATH``: in this Python (``nproc=None``), or
+    ``nproc`` processes under ``torch.distributed.run`` on a free port (``--launcher pytorch`` is
+    appended); ``bash=True`` runs a shell script (``tools/dist_*.sh``, given ``PORT``);
+    ``python_path`` adds folders to ``PYTHONPATH`` (for ``custom_imports``). Asserts exit status 0
+    and shows the output's tail otherwise."""
+
+    def run(args: Sequence[str], cwd: Path, nproc: Optional[int] = None, bash: bool = False,
+            python_path: Sequence[Path] = (), timeout: float = 900) -> subprocess.CompletedProcess:
+        port = free_port()
+        paths = os.pathsep.join(str(p) for p in (cwd, *python_path))
+        env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=paths, PORT=str(port),
+                   PATH=f'{Path(sys.executable).parent}:{os.environ.get("PATH", "")}')
+        if bash:
+            command = ['bash', *args]
+        elif nproc is None:
+            command = [sys.executable, *args]
+        else:
+            command = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
+                       str(nproc), '--master_port', str(port), *args, '--launcher', 'pytorch']
+        proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
         return proc
 
     return run

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Usage: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
+# Usage: bash tools/dist_test.sh CONFIG CHECKPOINT N [test.py options]
+# N processes with torchrun: one per GPU (NCCL), or N CPU processes (gloo) without CUDA.
 CONFIG=$1
 CHECKPOINT=$2
-GPUS=$3
+GPUS=$3  # processes per node
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
 PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
-python -m torch.distributed.run \
+"${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
     "$(dirname "$0")/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

@@ -11,13 +11,11 @@ sweep of a cascade checkpoint: ``--cfg-options test_cfg.type=RobustnessTestLoop`
 import argparse
 import os.path as osp
 
-import torch
-import torch.distributed as dist
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
 from mmsemdenoise.utils.cli import add_common_args, load_config
+from mmsemdenoise.utils.dist import init_cpu_process_group
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,24 +25,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='also dump the metrics to this JSON/YAML/pickle file')
     add_common_args(parser)
     return parser.parse_args()
-
-
-# --- CPU-only `--launcher pytorch` (minimal, for the 2-process robustness test; issue 14 makes
-# CPU distributed runs work in train.py/test.py in general -- merge with that version) ---------
-def init_cpu_process_group(cfg: Config) -> None:
-    """Under torchrun without CUDA, start a gloo process group before the Runner is built.
-
-    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` and fails without a GPU; it is
-    skipped when a process group exists already. The model is then wrapped in
-    ``MMDistributedDataParallel`` with ``device_ids=None``, as DDP requires for CPU modules.
-    """
-    if cfg.get('launcher') != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
-        return
-    dist.init_process_group(backend='gloo')  # rank / world size / address from torchrun's env
-    if cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
-                                     broadcast_buffers=False)
-# ----------------------------------------------------------------------------------------------
 
 
 def main() -> None:

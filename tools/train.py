@@ -4,6 +4,11 @@ Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
                           [--cfg-options k=v ...] [--launcher pytorch]
     mim train mmsemdenoise CONFIG ...            (same flags; installed package)
+    bash tools/dist_train.sh CONFIG N [options]   (N processes: GPUs with NCCL, else gloo on CPU)
+
+``--resume`` without a value takes the newest complete checkpoint of the work dir and skips
+damaged ones with a warning; ``--resume PATH`` stops with an error if PATH is damaged
+(:mod:`mmsemdenoise.utils.resume`).
 """
 import argparse
 
@@ -12,6 +17,8 @@ from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
 from mmsemdenoise.utils.cli import add_common_args, load_config
+from mmsemdenoise.utils.dist import init_cpu_process_group
+from mmsemdenoise.utils.resume import check_checkpoint, find_resume_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,9 +44,13 @@ def main() -> None:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        latest = find_resume_checkpoint(cfg.work_dir)
+        if latest is not None:  # else a first start, with the config's own load_from
+            cfg.resume, cfg.load_from = True, latest
     elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+        local = '://' not in args.resume
+        cfg.resume, cfg.load_from = True, check_checkpoint(args.resume) if local else args.resume
+    init_cpu_process_group(cfg)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()

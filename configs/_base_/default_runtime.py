@@ -15,8 +15,11 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # atomic_local: written to a temporary name and renamed, the old one removed only after
+    # (mmsemdenoise/utils/atomic_files.py)
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3,
-                    save_last=True),
+                    save_last=True, backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'))
-# val/test metrics get `skipped_files`: samples the datasets left out (on_bad_file='skip')
-custom_hooks = [dict(type='SkippedFilesHook')]
+# val/test metrics get `skipped_files`: samples the datasets left out (on_bad_file='skip');
+# exact resume: the random streams are saved with each checkpoint and restored on --resume
+custom_hooks = [dict(type='SkippedFilesHook'), dict(type='mmsemdenoise.RandomStateHook')]

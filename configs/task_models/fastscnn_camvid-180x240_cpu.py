@@ -60,9 +60,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=2),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=2,
+                    backend_args=dict(backend='atomic_local')),  # written whole, then renamed
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmseg.SegVisualizationHook'))
 randomness = dict(seed=0)
-# val/test metrics get `skipped_files` (mmseg's runtime base has no custom_hooks to extend)
-custom_hooks = [dict(type='SkippedFilesHook')]
+# val/test metrics get `skipped_files`; exact resume (mmseg's runtime base has no custom_hooks)
+custom_hooks = [dict(type='SkippedFilesHook'), dict(type='mmsemdenoise.RandomStateHook')]

@@ -1,13 +1,16 @@
 """Runner pieces: the optimizer constructor that leaves frozen parameters out, optimizer wrappers
 that never step on NaN/Inf (one with a bfloat16 autocast that also works on CPU), the robustness
-test loop (noise sweep and corruption benchmark) and the hook that reports skipped files."""
+test loop (noise sweep and corruption benchmark), the hook that reports skipped files and the hook
+that saves and restores the random streams (exact resume)."""
 from .autocast_optim_wrapper import AutocastOptimWrapper
 from .finite_check import FiniteCheckMixin, FiniteCheckOptimWrapper, NonFiniteLossError
 from .optim_constructor import TrainableParamsOptimWrapperConstructor
+from .random_state_hook import RandomStateHook
 from .robustness_loop import RobustnessTestLoop
 from .skipped_files_hook import SkippedFilesHook
 
 __all__ = [
     'AutocastOptimWrapper', 'FiniteCheckMixin', 'FiniteCheckOptimWrapper', 'NonFiniteLossError',
-    'TrainableParamsOptimWrapperConstructor', 'RobustnessTestLoop', 'SkippedFilesHook'
+    'TrainableParamsOptimWrapperConstructor', 'RandomStateHook', 'RobustnessTestLoop',
+    'SkippedFilesHook'
 ]

@@ -143,6 +143,27 @@ def test_zero_lambda_is_stage_one():
     assert torch.allclose(with_task['loss_rec'], without_task['loss_rec'])
 
 
+def test_seeded_training_noise_follows_the_image_and_the_iteration():
+    """``train_noise_seed``: an image's noise depends on its id and the iteration only."""
+    from mmengine.logging import MessageHub
+    model = build(dict(type='DenoisingCascade', denoiser=None, train_noise_seed=7,
+                       noise=dict(type='GaussianNoise', sigma=(10, 50))))
+    data = model.data_preprocessor(seg_batch(n=3), True)
+    inputs, samples = data['inputs'], data['data_samples']
+    hub = MessageHub.get_instance('test_seeded_training_noise')
+    hub.update_info('iter', 3)
+    torch.manual_seed(0)
+    whole = model(inputs, samples, mode='loss')['loss_rec']
+    torch.manual_seed(1)  # the global generator plays no part
+    parts = [model(inputs[i:i + 1], samples[i:i + 1], mode='loss')['loss_rec'] for i in (2, 0, 1)]
+    torch.testing.assert_close(whole, torch.stack(parts).mean())
+    hub.update_info('iter', 4)
+    assert not torch.allclose(whole, model(inputs, samples, mode='loss')['loss_rec'])
+    MessageHub.get_instance('test_seeded_training_noise_no_iter')
+    with pytest.raises(RuntimeError, match="reads the iteration from mmengine's MessageHub"):
+        model(inputs, samples, mode='loss')
+
+
 def test_predict_is_seeded_and_keeps_images():
     model = build(cascade_cfg(SEG_MODEL)).eval()
     data = model.data_preprocessor(seg_batch(), False)

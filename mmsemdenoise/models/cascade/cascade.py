@@ -17,6 +17,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
@@ -72,6 +73,13 @@ class DenoisingCascade(BaseModel):
             task model's outputs on the denoised and on the clean image. Defaults to 'labels'.
         distill_temperature (float): Softmax temperature of the label-free loss. Defaults to 1.
         eval_seed (int): Base seed of the per-image test noise. Defaults to 0.
+        train_noise_seed (int, optional): Draw each training image's noise from its own
+            generator, seeded from the image's id, the iteration (``'iter'`` in mmengine's
+            ``MessageHub``, set by the Runner) and this seed, instead of from the global
+            generator. An image's noise then does not depend on the process or batch position
+            it lands in: N processes x batch b train as 1 process x batch N*b (with a denoiser
+            without batch norm). An image twice in one batch gets the same noise twice.
+            Defaults to None (the global generator).
         predict_clean (bool): At validation/test also run the task model on the CLEAN image and
             keep its prediction as ``clean_prediction`` in each result, for
             :class:`~mmsemdenoise.evaluation.CleanAgreement` (label-free evaluation: how often the
@@ -97,6 +105,7 @@ class DenoisingCascade(BaseModel):
                  task_target: str = 'labels',
                  distill_temperature: float = 1.0,
                  eval_seed: int = 0,
+                 train_noise_seed: Optional[int] = None,
                  predict_clean: bool = False,
                  channels_last: bool = True,
                  data_preprocessor: Optional[dict] = None,
@@ -125,6 +134,7 @@ class DenoisingCascade(BaseModel):
         self.task_target = task_target
         self.distill_temperature = distill_temperature
         self.eval_seed = eval_seed
+        self.train_noise_seed = train_noise_seed
         self.predict_clean = predict_clean
 
     # ---------------------------------------------------------------- set-up
@@ -229,7 +239,8 @@ class DenoisingCascade(BaseModel):
     def loss(self, inputs: Images, data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """Training losses: ``loss_rec``, ``loss_task_*`` and logged extras ``task_*``."""
         clean = inputs
-        noisy, level = self.add_noise(clean, self.noise)
+        n = clean.shape[0] if isinstance(clean, torch.Tensor) else len(clean)
+        noisy, level = self.add_noise(clean, self.noise, self._train_seeds(n, data_samples))
         denoised = self.denoise(noisy, level)
         task_losses = None
         if self.task_model is not None and self.joint_loss.uses_task:
@@ -305,6 +316,17 @@ class DenoisingCascade(BaseModel):
     def _image_seeds(self, n: int, data_samples: Optional[list]) -> List[int]:
         """One seed per image from its id (``img_id`` or file name): batch-independent."""
         return image_seeds(data_samples, n, self.eval_seed)
+
+    def _train_seeds(self, n: int, data_samples: Optional[list]) -> Optional[List[int]]:
+        """With ``train_noise_seed``: one seed per image from its id and the iteration."""
+        if self.train_noise_seed is None:
+            return None
+        step = MessageHub.get_current_instance().get_info('iter')
+        if step is None:
+            raise RuntimeError('DenoisingCascade(train_noise_seed=...) reads the iteration from '
+                               "mmengine's MessageHub ('iter', set by the Runner's "
+                               'RuntimeInfoHook); none is set outside a Runner')
+        return image_seeds(data_samples, n, self.train_noise_seed, step=step)
 
 
 def _map(fn, images: Images) -> Images:

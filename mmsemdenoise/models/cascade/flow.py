@@ -22,25 +22,33 @@ from .data_preprocessor import PixelPreprocessor
 Images = Union[torch.Tensor, List[torch.Tensor]]
 
 
-def image_seeds(data_samples: Optional[Sequence], num_images: int, base_seed: int) -> List[int]:
+def image_seeds(data_samples: Optional[Sequence],
+                num_images: int,
+                base_seed: int,
+                step: Optional[int] = None) -> List[int]:
     """One noise seed per image from its id (``img_id``, else the file name of ``img_path``,
     else its index in the batch): the same image gets the same noise in any batch.
 
     Args:
         data_samples (Sequence, optional): The batch's data samples (their ``metainfo``).
         num_images (int): Images in the batch, used when there are no data samples.
-        base_seed (int): Seed of the whole evaluation.
+        base_seed (int): Seed of the whole evaluation (or training run).
+        step (int, optional): The training iteration: new noise for the same image at every
+            step, the same in any process layout. Defaults to None (evaluation).
 
     Returns:
         list[int]: ``num_images`` seeds in ``[0, 2**32)``.
     """
     if not data_samples:
-        return [image_seed(i, base_seed) for i in range(num_images)]
-    keys = []
-    for i, sample in enumerate(data_samples):
-        meta = sample.metainfo if hasattr(sample, 'metainfo') else {}
-        keys.append(meta.get('img_id')
-                    or (osp.basename(meta['img_path']) if meta.get('img_path') else i))
+        keys = list(range(num_images))
+    else:
+        keys = []
+        for i, sample in enumerate(data_samples):
+            meta = sample.metainfo if hasattr(sample, 'metainfo') else {}
+            keys.append(meta.get('img_id')
+                        or (osp.basename(meta['img_path']) if meta.get('img_path') else i))
+    if step is not None:
+        keys = [f'{key}@{step}' for key in keys]
     return [image_seed(key, base_seed) for key in keys]
 
 
