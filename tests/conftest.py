@@ -143,7 +143,9 @@ def save_task_checkpoint() -> Callable[[str, Path], str]:
         from mmsemdenoise.registry import MODELS
         cfg = Config.fromfile(str(REPO_ROOT / config))
         init_default_scope('mmsemdenoise')
-        task = MODELS.build(cfg.model.task_model)
+        with torch.random.fork_rng():  # the same weights whatever ran before
+            torch.manual_seed(0)
+            task = MODELS.build(cfg.model.task_model)
         for module in task.modules():
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
                 module.momentum = 1.0

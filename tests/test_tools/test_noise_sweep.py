@@ -130,6 +130,7 @@ def test_noise_sweep_writes_table_csv_plots_and_examples(tmp_path, monkeypatch, 
     assert all(_same(got['mse', '30'][k], got['bare', '30'][k]) for k in got['mse', '30'])
     # R = (m - m_noisy) / (m_clean - m_noisy) at the same sigma; undefined at sigma 0
     m = {v: got[v, '30']['mIoU'] for v in variants}
+    assert m['clean'] != m['noisy']  # sigma-30 noise changes the model's answer
     assert got['mse', '30']['R/mIoU'] == pytest.approx(
         (m['mse'] - m['noisy']) / (m['clean'] - m['noisy']))
     assert got['clean', '30']['R/mIoU'] == pytest.approx(1)
