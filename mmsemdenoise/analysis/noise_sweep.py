@@ -88,8 +88,10 @@ def example_of(sample) -> Example:
     clean_prediction = sample.get('clean_prediction')
     return dict(image=_to_uint8(sample.get('pred_img')), clean=_to_uint8(sample.get('gt_img')),
                 noisy=_to_uint8(sample.get('noisy_img')),
-                pred_mask=_mask(sample.get('pred_sem_seg')), gt_mask=_mask(sample.get('gt_sem_seg')),
-                pred_label=_label(sample.get('pred_label')), gt_label=_label(sample.get('gt_label')),
+                pred_mask=_mask(sample.get('pred_sem_seg')),
+                gt_mask=_mask(sample.get('gt_sem_seg')),
+                pred_label=_label(sample.get('pred_label')),
+                gt_label=_label(sample.get('gt_label')),
                 clean_label=None if clean_prediction is None else
                 _label(clean_prediction.get('pred_label')))
 

@@ -47,6 +47,12 @@ def _no_workers(loader) -> None:
     loader.update(num_workers=0, persistent_workers=False)
 
 
+def _own_visualizer(cfg: Config, tmp_path: Path) -> None:
+    """A visualizer of this test's own: the runtimes name theirs 'visualizer', and mmengine gives
+    a later Runner of the same process the instance of that name, writing to the first's folder."""
+    cfg.visualizer.name = f'visualizer_{tmp_path.name}'
+
+
 def _grids(work_dir: Path, name: str = 'val_denoise') -> dict:
     """step -> grid (RGB) of every ``<name>_<step>.png`` the LocalVisBackend wrote."""
     files = sorted(work_dir.glob(f'*/vis_data/vis_image/{name}_*.png'))
@@ -60,6 +66,7 @@ def test_cascade_grid_at_each_validation(tmp_path, repo_root, make_camvid, save_
     cfg = Config.fromfile(str(repo_root / CASCADE))
     assert _hooks(cfg)[-1] == 'mmsemdenoise.DenoiseVisualizationHook'  # enabled by the config
     cfg.work_dir = str(tmp_path / 'work')
+    _own_visualizer(cfg, tmp_path)
     cfg.model.update(denoiser_checkpoint=None,
                      task_checkpoint=save_task_checkpoint(CASCADE, tmp_path / 'task.pth'))
     cfg.model.denoiser.update(base_channels=8, init_cfg=None)
@@ -116,8 +123,10 @@ def _stage1(repo_root: Path, tmp_path: Path, shapes) -> Config:
     cfg = Config.fromfile(str(repo_root / STAGE1))
     assert _hooks(cfg)[-1] == 'mmsemdenoise.DenoiseVisualizationHook'  # default_runtime's
     cfg.work_dir = str(tmp_path / 'work')
+    _own_visualizer(cfg, tmp_path)
     cfg.model.denoiser.base_channels = 8
-    cfg.val_dataloader.dataset.update(data_root=str(photos.parent), data_prefix=dict(img_path='val'))
+    cfg.val_dataloader.dataset.update(data_root=str(photos.parent),
+                                      data_prefix=dict(img_path='val'))
     _no_workers(cfg.val_dataloader)
     return cfg
 
@@ -153,6 +162,47 @@ def test_tensorboard_backend_gets_the_grid(tmp_path, repo_root):
     assert (image.step, image.width, image.height) == (0, 3 * 32, 24)
 
 
+DEMO = 'configs/demo/efficientnet-lite0_denoise-labelfree_demo-data.py'
+
+
+@HOOKS.register_module(force=True)
+class RecordValLabels(Hook):
+    """Keeps (predicted, annotated) class of every validated image, by file name."""
+    seen = {}
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        for sample in outputs:
+            RecordValLabels.seen[Path(sample.img_path).name] = (int(sample.pred_label),
+                                                                int(sample.gt_label))
+
+
+def test_classifier_grid_captions_the_predicted_class(tmp_path, repo_root, save_task_checkpoint):
+    """The demo's label-free EfficientNet cascade (``predict_clean``) on 2 bundled photos."""
+    init_default_scope('mmsemdenoise')
+    cfg = Config.fromfile(str(repo_root / DEMO))
+    cfg.work_dir = str(tmp_path / 'work')
+    _own_visualizer(cfg, tmp_path)
+    cfg.model.update(denoiser_checkpoint=None,
+                     task_checkpoint=save_task_checkpoint(DEMO, tmp_path / 'task.pth'))
+    cfg.model.denoiser.update(base_channels=8, init_cfg=None)
+    cfg.val_dataloader.dataset.update(data_root=str(repo_root / 'mmsemdenoise/demo_data'),
+                                      indices=2)
+    _no_workers(cfg.val_dataloader)
+    cfg.custom_hooks.append(dict(type='RecordValLabels'))
+    RecordValLabels.seen = {}
+    runner = Runner.from_cfg(cfg)
+    runner.val()
+    grid = _grids(tmp_path / 'work')[0]
+    assert grid.shape == (2 * (224 + CAPTION_HEIGHT), 3 * 224, 3)
+    names = [Path(runner.val_dataloader.dataset.get_data_info(i)['img_path']).name
+             for i in range(2)]
+    for row, name in enumerate(names):
+        band = grid[row * (224 + CAPTION_HEIGHT) + 224:(row + 1) * (224 + CAPTION_HEIGHT)]
+        pred, gt = RecordValLabels.seen[name]
+        text, other = (1, 0) if pred == gt else (0, 1)  # green when right, else red
+        assert band[..., text].max() > 100 and band[..., other].max() == 0, (name, pred, gt)
+
+
 def test_tile_grid_captions_classes():
     rng = np.random.default_rng(0)
     tiles = {k: rng.integers(0, 256, (8, 10, 3), np.uint8) for k in ('noisy', 'image', 'clean')}
@@ -161,7 +211,8 @@ def test_tile_grid_captions_classes():
                 for p, g in ((0, 0), (1, 0))]
     grid = tile_grid(examples, metainfo)
     assert grid.shape == (2 * (8 + CAPTION_HEIGHT), 30, 3)
-    assert np.array_equal(grid[:8, :10], tiles['noisy']) and np.array_equal(grid[:8, 20:], tiles['clean'])
+    assert np.array_equal(grid[:8, :10], tiles['noisy'])
+    assert np.array_equal(grid[:8, 20:], tiles['clean'])
     right, wrong = grid[8:8 + CAPTION_HEIGHT], grid[-CAPTION_HEIGHT:]
     assert right[..., 1].max() > 100 and right[..., 0].max() == 0  # green text
     assert wrong[..., 0].max() > 100 and wrong[..., 1].max() == 0  # red text
