@@ -6,11 +6,11 @@ from .noise_sweep import (check_cascade_config, check_sigmas, example_of, parse_
 from .robustness_report import (BENCHMARK_CORRUPTIONS, corruptions_in_mpc, markdown_report,
                                 summarize, write_robustness_report)
 from .sweep_report import (colorize, example_grid, markdown_table, metric_columns, plot_metric,
-                           write_csv, write_report)
+                           tile_grid, write_csv, write_report)
 
 __all__ = [
     'check_cascade_config', 'check_sigmas', 'example_of', 'parse_variant', 'prepare_config',
     'scalars', 'BENCHMARK_CORRUPTIONS', 'corruptions_in_mpc', 'markdown_report', 'summarize',
     'write_robustness_report', 'colorize', 'example_grid', 'markdown_table', 'metric_columns',
-    'plot_metric', 'write_csv', 'write_report'
+    'plot_metric', 'tile_grid', 'write_csv', 'write_report'
 ]

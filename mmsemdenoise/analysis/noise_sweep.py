@@ -80,15 +80,25 @@ def example_of(sample) -> Example:
 
     Returns:
         dict: ``image`` (H, W, 3) uint8 RGB (the denoised input of the task model), ``clean``
-        (the same for the clean image), and ``pred_mask`` / ``gt_mask`` (h, w) int (mmseg) or
-        ``pred_label`` / ``gt_label`` int (mmpretrain), None where absent.
+        and ``noisy`` (the same for the clean and the noisy image), ``pred_mask`` / ``gt_mask``
+        (h, w) int (mmseg) or ``pred_label`` / ``gt_label`` int (mmpretrain), and
+        ``clean_label``, the class predicted on the clean image (``predict_clean``); None where
+        absent.
     """
+    clean_prediction = sample.get('clean_prediction')
     return dict(image=_to_uint8(sample.get('pred_img')), clean=_to_uint8(sample.get('gt_img')),
-                pred_mask=_mask(sample.get('pred_sem_seg')), gt_mask=_mask(sample.get('gt_sem_seg')),
-                pred_label=_label(sample.get('pred_label')), gt_label=_label(sample.get('gt_label')))
+                noisy=_to_uint8(sample.get('noisy_img')),
+                pred_mask=_mask(sample.get('pred_sem_seg')),
+                gt_mask=_mask(sample.get('gt_sem_seg')),
+                pred_label=_label(sample.get('pred_label')),
+                gt_label=_label(sample.get('gt_label')),
+                clean_label=None if clean_prediction is None else
+                _label(clean_prediction.get('pred_label')))
 
 
-def _to_uint8(img) -> np.ndarray:
+def _to_uint8(img) -> Optional[np.ndarray]:
+    if img is None:
+        return None
     return img.detach().float().clamp(0, 255).round().byte().permute(1, 2, 0).cpu().numpy()
 
 

@@ -1,4 +1,5 @@
-"""Files of a noise sweep: Markdown table, CSV, metric-vs-sigma plots and example image grids.
+"""Files of a noise sweep: Markdown table, CSV, metric-vs-sigma plots and example image grids
+(figures, and the pixel grids of :func:`tile_grid` that the training visualisation hook writes).
 
 Plots use matplotlib's object-oriented API on the Agg canvas (no pyplot, no display, no global
 backend change).
@@ -8,6 +9,7 @@ import math
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
+import cv2
 import numpy as np
 
 IMAGE_METRICS = ('denoise/psnr', 'denoise/ssim')
@@ -231,6 +233,63 @@ def example_grid(examples: Dict[str, List[dict]],
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
+
+
+#: Height of the caption band under a row of :func:`tile_grid` for a classifier (pixels).
+CAPTION_HEIGHT = 20
+
+
+def tile_grid(examples: Sequence[dict], metainfo: dict) -> np.ndarray:
+    """Pixel grid of examples, one row per image: noisy | denoised | clean, then the task's
+    prediction.
+
+    Unlike :func:`example_grid` the images are not resampled: each tile is the image at its own
+    size, so a tile holds exactly the pixels the task model saw. Segmentation rows add the
+    predicted and (when annotated) the labelled mask, coloured with the dataset palette
+    (:func:`colorize`) and resized to the image with nearest-neighbour; classification rows get a
+    caption band of :data:`CAPTION_HEIGHT` pixels under them with the predicted class, green when
+    right (:func:`label_is_right`), red otherwise.
+
+    Args:
+        examples (Sequence[dict]): Examples from
+            :func:`~mmsemdenoise.analysis.noise_sweep.example_of` (``noisy``, ``image``, ``clean``
+            (H, W, 3) uint8 RGB; masks / labels or None).
+        metainfo (dict): The dataset's metainfo (``classes``, ``palette``).
+
+    Returns:
+        np.ndarray: (sum of the row heights, widest row, 3) uint8 RGB; narrower rows (images of
+        other sizes) are padded with black on the right.
+    """
+    if not examples:
+        raise ValueError('tile_grid needs at least one example')
+    classes = metainfo.get('classes') or ()
+    rows = []
+    for example in examples:
+        tiles = [example[key] for key in ('noisy', 'image', 'clean')]
+        missing = [key for key, tile in zip(('noisy', 'image', 'clean'), tiles) if tile is None]
+        if missing:
+            raise ValueError(f'tile_grid: example without {missing} (a DenoisingCascade '
+                             'prediction has noisy_img, pred_img and gt_img)')
+        height, width = tiles[0].shape[:2]
+        for mask in (example['pred_mask'], example['gt_mask']):
+            if mask is not None:
+                color = colorize(mask, metainfo.get('palette'))
+                tiles.append(cv2.resize(color, (width, height), interpolation=cv2.INTER_NEAREST))
+        row = np.concatenate(tiles, axis=1)
+        label = example['pred_label']
+        if label is not None:
+            text = f'pred: {_class_name(classes, label)}'
+            if example['gt_label'] is not None:
+                text += f' (gt: {_class_name(classes, example["gt_label"])})'
+            ok = label_is_right(label, example['gt_label'], example.get('clean_label'))
+            band = np.zeros((CAPTION_HEIGHT, row.shape[1], 3), np.uint8)
+            cv2.putText(band, text, (2, CAPTION_HEIGHT - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                        (0, 200, 0) if ok else (230, 0, 0), 1, cv2.LINE_AA)
+            row = np.concatenate([row, band], axis=0)
+        rows.append(row)
+    widest = max(row.shape[1] for row in rows)
+    return np.concatenate([np.pad(row, ((0, 0), (0, widest - row.shape[1]), (0, 0)))
+                           for row in rows], axis=0)
 
 
 def write_report(rows: Sequence[dict],

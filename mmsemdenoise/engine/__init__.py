@@ -1,8 +1,10 @@
 """Runner pieces: the optimizer constructor that leaves frozen parameters out, optimizer wrappers
 that never step on NaN/Inf (one with a bfloat16 autocast that also works on CPU), the robustness
-test loop (noise sweep and corruption benchmark), the hook that reports skipped files and the hook
-that saves and restores the random streams (exact resume)."""
+test loop (noise sweep and corruption benchmark), the hook that reports skipped files, the hook
+that saves and restores the random streams (exact resume) and the hook that draws noisy | denoised
+| clean at each validation."""
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .denoise_visualization_hook import DenoiseVisualizationHook
 from .finite_check import FiniteCheckMixin, FiniteCheckOptimWrapper, NonFiniteLossError
 from .optim_constructor import TrainableParamsOptimWrapperConstructor
 from .random_state_hook import RandomStateHook
@@ -10,7 +12,7 @@ from .robustness_loop import RobustnessTestLoop
 from .skipped_files_hook import SkippedFilesHook
 
 __all__ = [
-    'AutocastOptimWrapper', 'FiniteCheckMixin', 'FiniteCheckOptimWrapper', 'NonFiniteLossError',
-    'TrainableParamsOptimWrapperConstructor', 'RandomStateHook', 'RobustnessTestLoop',
-    'SkippedFilesHook'
+    'AutocastOptimWrapper', 'DenoiseVisualizationHook', 'FiniteCheckMixin',
+    'FiniteCheckOptimWrapper', 'NonFiniteLossError', 'TrainableParamsOptimWrapperConstructor',
+    'RandomStateHook', 'RobustnessTestLoop', 'SkippedFilesHook'
 ]

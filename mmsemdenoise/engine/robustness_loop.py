@@ -185,11 +185,15 @@ class RobustnessTestLoop(TestLoop):
             from tqdm import tqdm
             bar = tqdm(total=len(runs), desc='robustness', unit='run')
         results = []
+        n_images = len(self.dataloader.dataset)
         for name, family, level, noise in runs:
             denoiser = self.denoisers.get(name)
             print_log(f'robustness run: variant {name}, noise {family} {level}', logger='current')
             with self.cascade.swapped(denoiser=denoiser, test_noise=noise):
-                metrics, examples = self._evaluate(self._wants_examples(family, level))
+                metrics, examples, counts = self._evaluate(self._wants_examples(family, level))
+            # how the sampler split the images: [n] in one process, [n/2, n/2] in two
+            print_log(f'robustness run: images evaluated per process {counts} of {n_images}',
+                      logger='current')
             results.append((name, family, level, scalars(metrics), examples))
             if show:
                 bar.set_postfix(variant=name, noise=f'{family} {level}')
@@ -201,11 +205,14 @@ class RobustnessTestLoop(TestLoop):
         return flat
 
     def _evaluate(self, keep_examples: bool) -> tuple:
-        """One test epoch: metrics and (gathered over processes) the first example images."""
+        """One test epoch: metrics, (gathered over processes) the first example images and the
+        number of images each process evaluated (by rank; padding of the sampler included)."""
         self.runner.call_hook('before_test_epoch')
         examples: List[Example] = []
+        evaluated = 0
         for idx, data_batch in enumerate(self.dataloader):
             outputs = self._run_iter(idx, data_batch)
+            evaluated += len(outputs)
             if keep_examples:
                 examples += [example_of(sample) for sample in outputs
                              if len(examples) < self.num_examples]
@@ -216,7 +223,7 @@ class RobustnessTestLoop(TestLoop):
             per_rank = all_gather_object(examples)
             merged = [ex for group in _zip_longest(per_rank) for ex in group]
             examples = merged[:self.num_examples]
-        return metrics, examples
+        return metrics, examples, all_gather_object(evaluated)
 
     @torch.no_grad()
     def _run_iter(self, idx: int, data_batch) -> list:

@@ -197,7 +197,12 @@ def test_tools_test_one_and_two_processes_give_the_same_table(camvid_setup, repo
             [str(repo_root / 'tools/test.py'), str(repo_root / CONFIG), setup['ckpt'],
              '--work-dir', str(setup['tmp'] / f'work_{name}'), '--cfg-options',
              f'test_cfg.out_dir={out}', *options], cwd=repo_root, nproc=nproc)
-        assert '| variant | P | mPC | rPC (%) |' in proc.stdout + proc.stderr  # printed
+        log = proc.stdout + proc.stderr
+        assert '| variant | P | mPC | rPC (%) |' in log  # printed
+        # the sampler split the 4 images over the processes: 2 each, not 4 each; every run
+        split = '[4]' if nproc is None else '[2, 2]'
+        runs = 3 * (1 + 2 * 2)  # 3 variants x (clean + 2 corruptions x 2 severities)
+        assert log.count(f'images evaluated per process {split} of 4') == runs, log[-3000:]
         outs[name] = out
     for report in ('robustness.md', 'robustness.csv', 'robustness.json'):
         assert (outs['one'] / report).read_text() == (outs['two'] / report).read_text(), report
