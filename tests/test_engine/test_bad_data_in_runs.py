@@ -45,6 +45,9 @@ def stage1_config(repo_root: Path, folder: Path, work_dir: Path, on_bad_file: st
 
     cfg.merge_from_dict(dict(
         work_dir=str(work_dir),
+        # a logger of its own: mmengine names it '<config>_<timestamp>' (to the second), and a
+        # Runner built in the same second as the last test's would write into that test's log
+        experiment_name=f'{Path(work_dir).parent.name}_{Path(work_dir).name}',
         model=dict(type='DenoisingCascade',
                    denoiser=dict(type='ThreeScaleDenoiser', base_channels=8),
                    noise=dict(type='GaussianNoise', sigma=25)),

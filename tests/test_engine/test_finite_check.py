@@ -160,6 +160,10 @@ def run_config(repo_root: Path, tmp_path: Path, on_non_finite: str, value: float
     cfg = Config.fromfile(str(repo_root / 'configs/_base_/default_runtime.py'))
     cfg.merge_from_dict(dict(
         work_dir=str(tmp_path / 'work'),
+        # mmengine names the logger after the experiment ('<config>_<timestamp>', to the second):
+        # without a name of its own, a Runner built in the same second as the last test's
+        # would log into that test's file
+        experiment_name=tmp_path.name,
         model=dict(type='DenoisingCascade',
                    denoiser=dict(type='ThreeScaleDenoiser', base_channels=8),
                    noise=dict(type='GaussianNoise', sigma=25),
