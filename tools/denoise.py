@@ -28,6 +28,7 @@ import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and shipped 
 from mmsemdenoise.apis import DEFAULT_DENOISER, denoise_files, list_images, load_denoiser
 from mmsemdenoise.apis.denoise_files import DEFAULT_OVERLAP, DEFAULT_TILE
 from mmsemdenoise.utils import is_shipped_name
+from mmsemdenoise.utils.cli import error_message
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,8 +66,7 @@ def main() -> int:
         report = denoise_files(denoiser, files, args.out_dir, args.noise_level, args.add_noise,
                                args.tile, args.overlap, args.force)
     except (FileNotFoundError, KeyError, ValueError) as e:
-        reason = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError quotes
-        sys.exit(f'denoise.py: error: {reason}')
+        sys.exit(f'denoise.py: error: {error_message(e)}')
     print(f'wrote {len(report.written)} image(s) to {args.out_dir}' +
           (f'; kept {len(report.kept)} existing (use --force to overwrite)'
            if report.kept else ''))

@@ -29,6 +29,14 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def error_message(error: BaseException) -> str:
+    """The text of an error for a command line: ``str(error)``, but a ``KeyError``'s message
+    without the quotes ``str`` puts around it."""
+    if isinstance(error, KeyError) and error.args:
+        return str(error.args[0])
+    return str(error)
+
+
 def load_config(args: argparse.Namespace) -> Config:
     """Read ``args.config`` and apply the common options to it.
 

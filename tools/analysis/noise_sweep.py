@@ -38,6 +38,7 @@ from mmengine.runner import Runner
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs)
 from mmsemdenoise.analysis import prepare_config
 from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
+from mmsemdenoise.utils.cli import error_message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +93,7 @@ def main() -> None:
         runner = Runner.from_cfg(sweep_cfg)
         runner.test_loop  # builds the loop: loads every variant, checks its arguments
     except (FileNotFoundError, ValueError, TypeError, ImportError, KeyError) as error:
-        parser.error(str(error.args[0]) if isinstance(error, KeyError) else str(error))
+        parser.error(error_message(error))
     runner.test()
     written = []
     for report in ('sweep.md', 'robustness.md'):

@@ -17,6 +17,7 @@ import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and shipped 
 from mmsemdenoise.apis import load_denoiser
 from mmsemdenoise.apis.onnx_export import DEFAULT_OPSET, export_onnx, onnx_max_abs_diff
 from mmsemdenoise.utils import is_shipped_name
+from mmsemdenoise.utils.cli import error_message
 
 TOLERANCE = 1e-4
 
@@ -43,8 +44,7 @@ def main() -> int:
         denoiser = load_denoiser(args.config, args.checkpoint)
         path = export_onnx(denoiser, args.out, args.opset, args.force)
     except (FileNotFoundError, FileExistsError, KeyError, TypeError, ValueError) as e:
-        reason = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError quotes
-        sys.exit(f'pytorch2onnx.py: error: {reason}')
+        sys.exit(f'pytorch2onnx.py: error: {error_message(e)}')
     print(f'wrote {path} ({type(denoiser).__name__}, opset {args.opset})')
     if args.no_check:
         return 0
