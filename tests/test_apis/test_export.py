@@ -97,15 +97,14 @@ def _task_checkpoint(cfg: Config, path: Path) -> None:
     torch.save({'meta': {}, 'state_dict': task.state_dict()}, path)
 
 
-@pytest.fixture(scope='module', params=['seg', 'cls'])
-def trained(request, tmp_path_factory) -> dict:
-    """A cascade config and the checkpoint of two Runner training iterations."""
-    root = tmp_path_factory.mktemp(f'export_{request.param}')
+def _train(kind: str, root: Path) -> dict:
+    """A cascade config of ``kind`` ('seg' or 'cls') and the checkpoint of two Runner training
+    iterations."""
     _photos(root)
-    kind = KINDS[request.param]
-    text = CASCADE.format(task=kind['task'], extra=kind['extra'], metric=kind['metric'],
-                          data=kind['data'].format(root=root), root=root,
-                          visualizer=kind['visualizer'])
+    spec = KINDS[kind]
+    text = CASCADE.format(task=spec['task'], extra=spec['extra'], metric=spec['metric'],
+                          data=spec['data'].format(root=root), root=root,
+                          visualizer=spec['visualizer'])
     (root / 'cascade.py').write_text(text)
     cfg = Config.fromfile(str(root / 'cascade.py'))
     init_default_scope('mmsemdenoise')
@@ -113,8 +112,24 @@ def trained(request, tmp_path_factory) -> dict:
     _task_checkpoint(cfg, root / 'task.pth')
     cfg.work_dir = str(root / 'work')
     Runner.from_cfg(cfg).train()
-    return dict(kind=request.param, root=root, config=str(root / 'cascade.py'),
+    return dict(kind=kind, root=root, config=str(root / 'cascade.py'),
                 checkpoint=str(root / 'work'))  # the work dir: its last checkpoint
+
+
+@pytest.fixture(scope='module')
+def trained_seg(tmp_path_factory) -> dict:
+    return _train('seg', tmp_path_factory.mktemp('export_seg'))
+
+
+@pytest.fixture(scope='module')
+def trained_cls(tmp_path_factory) -> dict:
+    return _train('cls', tmp_path_factory.mktemp('export_cls'))
+
+
+@pytest.fixture(params=['seg', 'cls'])
+def trained(request) -> dict:
+    """Each task kind in turn (each trained once per module)."""
+    return request.getfixturevalue(f'trained_{request.param}')
 
 
 def _first_batch(cfg: Config) -> dict:
@@ -175,11 +190,10 @@ def test_exported_pair_predicts_what_the_cascade_predicts(trained, tmp_path):
                               atol=1e-5)
 
 
-def test_exported_config_is_one_of_the_task_library(trained, tmp_path):
+def test_exported_config_is_one_of_the_task_library(trained_seg, tmp_path):
     """Default scope mmseg, names as mmseg's tools expect them (its inferencer drops
     'LoadAnnotations' by name), no cascade-only metric; Runner.test and MMSegInferencer run."""
-    if trained['kind'] != 'seg':
-        pytest.skip('one task is enough for the Runner')
+    trained = trained_seg
     paths = export_cascade(trained['config'], trained['checkpoint'], str(tmp_path),
                            name='deployed')
     cfg = Config.fromfile(paths['config'])
@@ -199,9 +213,8 @@ def test_exported_config_is_one_of_the_task_library(trained, tmp_path):
     assert pred.shape == (SIZE, SIZE)
 
 
-def test_cli_never_overwrites_without_force(trained, tmp_path, monkeypatch, capsys):
-    if trained['kind'] != 'cls':
-        pytest.skip('one task is enough for the CLI')
+def test_cli_never_overwrites_without_force(trained_cls, tmp_path, monkeypatch, capsys):
+    trained = trained_cls
     out = tmp_path / 'out'
     out.mkdir()
     (out / 'cascade.pth').write_bytes(b'user file')
@@ -223,9 +236,8 @@ def test_cli_never_overwrites_without_force(trained, tmp_path, monkeypatch, caps
     assert (out / 'cascade.pth').read_bytes() != b'user file'
 
 
-def test_bad_inputs_name_the_problem(trained, tmp_path):
-    if trained['kind'] != 'seg':
-        pytest.skip('once')
+def test_bad_inputs_name_the_problem(trained_seg, tmp_path):
+    trained = trained_seg
     cfg = Config.fromfile(trained['config'])
     stage1 = Config(dict(cfg.to_dict(), model=dict(cfg.model.to_dict(), task_model=None)))
     with pytest.raises(ValueError, match='needs a task_model'):
