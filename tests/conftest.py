@@ -126,14 +126,27 @@ def make_camvid() -> Callable[..., Path]:
     return make
 
 
+def _calibrate_and_save(model, batches, path: Path, meta: dict) -> None:
+    """Set ``model``'s batch-norm statistics to plain averages over ``batches`` (training-mode
+    passes): with the initial ones (mean 0, variance 1) a random network answers the same for
+    every input, and no metric could show a difference. Then save it as an mmengine
+    checkpoint with ``meta``."""
+    import torch
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for batch in batches:
+            model(batch, mode='tensor')
+    torch.save({'meta': meta, 'state_dict': model.state_dict()}, path)
+
+
 @pytest.fixture(scope='session')
 def save_task_checkpoint() -> Callable[[str, Path], str]:
     """``save_task_checkpoint('configs/<cascade>.py', path)``: the cascade config's task model,
-    freshly built, saved as an mmengine checkpoint; returns the path as a string.
-
-    Its batch-norm statistics are set from one training-mode pass over random normalised
-    images: with the initial ones (mean 0, variance 1) a random network answers the same for
-    every input, and no metric could show a difference between variants."""
+    freshly built (seeded), batch norm calibrated on one batch of random normalised images,
+    saved as an mmengine checkpoint; returns the path as a string."""
 
     def save(config: str, path: Path) -> str:
         import torch
@@ -146,17 +159,54 @@ def save_task_checkpoint() -> Callable[[str, Path], str]:
         with torch.random.fork_rng():  # the same weights whatever ran before
             torch.manual_seed(0)
             task = MODELS.build(cfg.model.task_model)
-        for module in task.modules():
-            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                module.momentum = 1.0
-        task.train()
-        with torch.no_grad():
-            task(torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0)),
-                 mode='tensor')
-        torch.save({'state_dict': task.state_dict(), 'meta': {}}, path)
+        batch = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        _calibrate_and_save(task, [batch], path, meta={})
         return str(path)
 
     return save
+
+
+TINY_MODELS = REPO_ROOT / 'tests' / 'data' / 'tiny_models'
+
+
+@pytest.fixture(scope='session')
+def tiny_task() -> SimpleNamespace:
+    """The tiny task models of ``tests/data/tiny_models`` (MobileNetV2 x0.25, 32x32 inputs):
+
+    - ``config['seg' | 'cls']``: the mmseg segmentor / mmpretrain classifier config file (to
+      inherit with ``_base_``);
+    - ``model(kind)``: its ``model`` dict with ``_scope_`` and its data preprocessor inside;
+    - ``save_checkpoint(kind, path, classes)``: seeded weights (PyTorch's initialisation:
+      upstream ``init_weights`` gives logits ~1e-8) with batch norm calibrated on three random
+      batches, saved as the task library's own checkpoint (``meta.dataset_meta.classes``);
+    - ``size`` (32), ``classes['seg' | 'cls']``.
+    """
+    from mmengine.config import Config
+    config = dict(seg=TINY_MODELS / 'segmentor.py', cls=TINY_MODELS / 'classifier.py')
+
+    def model(kind: str) -> dict:
+        cfg = Config.fromfile(str(config[kind]))
+        out = dict(cfg.model.to_dict(), _scope_=cfg.default_scope)
+        if kind == 'cls':  # mmpretrain: the preprocessor at the top level, without a type
+            out['data_preprocessor'] = dict(cfg.data_preprocessor, type='ClsDataPreprocessor')
+        return out
+
+    def save_checkpoint(kind: str, path: Path, classes: Sequence[str]) -> None:
+        import torch
+        from mmengine.registry import init_default_scope
+
+        from mmsemdenoise.registry import MODELS
+        cfg = model(kind)
+        init_default_scope(cfg['_scope_'])
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            net = MODELS.build(cfg)
+            batches = [torch.randn(4, 3, 32, 32) for _ in range(3)]
+        _calibrate_and_save(net, batches, path, meta={'dataset_meta': {'classes': tuple(classes)}})
+
+    return SimpleNamespace(config={k: str(v) for k, v in config.items()}, model=model,
+                           save_checkpoint=save_checkpoint, size=32,
+                           classes=dict(seg=('sky', 'road', 'car'), cls=tuple('abcde')))
 
 
 @pytest.fixture(scope='session')

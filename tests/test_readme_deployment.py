@@ -27,20 +27,9 @@ from mmsemdenoise.utils import load_weights
 REPO = Path(__file__).resolve().parents[1]
 SECTION = 'Use a trained denoiser with your model'
 SIZE = 32
-MEAN_STD = 'mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]'
-SEG_MODEL = f"""dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(type='SegDataPreProcessor', {MEAN_STD}, bgr_to_rgb=True,
-                           size=({SIZE}, {SIZE})),
-    backbone=dict(type='MobileNetV2', widen_factor=0.25, strides=(1, 2, 2, 1, 1, 1, 1),
-                  dilations=(1, 1, 1, 2, 2, 4, 4), out_indices=(1, 2, 4, 6),
-                  norm_cfg=dict(type='BN')),
-    decode_head=dict(type='FCNHead', in_channels=80, channels=16, num_convs=1, num_classes=3,
-                     in_index=3, norm_cfg=dict(type='BN')),
-    test_cfg=dict(mode='whole'))"""
-# a user's mmseg config: upstream names, default scope mmseg
-MY_SEGMENTOR = f"""default_scope = 'mmseg'
-model = {SEG_MODEL}
+# a user's mmseg config (the tiny segmentor of tests/data/tiny_models): upstream names, default
+# scope mmseg
+MY_SEGMENTOR = """_base_ = '{base}'
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
                  dict(type='PackSegInputs')]
 test_dataloader = dict(
@@ -53,24 +42,21 @@ test_cfg = dict(type='TestLoop')
 visualizer = dict(type='SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')])
 """
 # a user's mmpretrain config: the preprocessor at the top level, without a type
-MY_CLASSIFIER = f"""default_scope = 'mmpretrain'
-data_preprocessor = dict(num_classes=5, {MEAN_STD}, to_rgb=True)
-model = dict(type='ImageClassifier', backbone=dict(type='MobileNetV2', widen_factor=0.25),
-             neck=dict(type='GlobalAveragePooling'),
-             head=dict(type='LinearClsHead', num_classes=5, in_channels=1280))
+MY_CLASSIFIER = """_base_ = '{base}'
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
 test_dataloader = dict(batch_size=1, num_workers=0,
                        dataset=dict(type='CustomDataset', data_root='data', with_label=False,
                                     pipeline=test_pipeline))
 """
 # stage 2 in front of the same segmentor, trained for two iterations by the fixture
-MY_CASCADE = f"""_base_ = ['./my_segmentor.py']
+MY_CASCADE = """_base_ = ['./my_segmentor.py']
 default_scope = 'mmsemdenoise'
 model = dict(
     _delete_=True, type='DenoisingCascade',
+    data_preprocessor=dict(type='PixelPreprocessor'),  # not the segmentor's top-level one
     denoiser=dict(type='ThreeScaleDenoiser', base_channels=8),
     noise=dict(type='GaussianNoise', sigma=25),
-    task_model=dict({SEG_MODEL}, _scope_='mmseg'), task_checkpoint='my_segmentor.pth',
+    task_model=dict(_base_.model, _scope_='mmseg'), task_checkpoint='my_segmentor.pth',
     loss=dict(type='JointLoss', task_weight=0.02))
 _data = dict(type='mmseg.BaseSegDataset', data_root='data',
              data_prefix=dict(img_path='img', seg_map_path='ann'), img_suffix='.png',
@@ -97,29 +83,8 @@ def readme_blocks():
     return re.findall(r'```(\w+)\n(.*?)```', section, flags=re.S)
 
 
-def _task_checkpoint(config: str, path: Path, scope: str) -> None:
-    """PyTorch's initialisation with batch-norm statistics of a few random images (outputs that
-    depend on the input), and the meta mmengine writes."""
-    cfg = Config.fromfile(config)
-    model_cfg = dict(cfg.model, _scope_=scope)
-    if scope == 'mmpretrain':
-        model_cfg['data_preprocessor'] = dict(cfg.data_preprocessor, type='ClsDataPreprocessor')
-    init_default_scope(scope)
-    torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(4, 3, SIZE, SIZE), mode='tensor')
-    classes = ('sky', 'road', 'car') if scope == 'mmseg' else tuple('abcde')
-    torch.save({'meta': {'dataset_meta': {'classes': classes}},
-                'state_dict': model.state_dict()}, path)
-
-
 @pytest.fixture
-def folder(tmp_path, monkeypatch) -> Path:
+def folder(tmp_path, monkeypatch, tiny_task) -> Path:
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
     for sub in ('data/img', 'data/ann'):
@@ -130,11 +95,12 @@ def folder(tmp_path, monkeypatch) -> Path:
         cv2.imwrite(f'data/ann/{i}.png', rng.integers(0, 3, (SIZE, SIZE), np.uint8))
     cv2.imwrite('street.png', cv2.imread('data/img/0.png'))
     cv2.imwrite('photo.png', cv2.imread('data/img/1.png'))
-    for name, text in (('my_segmentor.py', MY_SEGMENTOR), ('my_classifier.py', MY_CLASSIFIER),
+    for name, text in (('my_segmentor.py', MY_SEGMENTOR.format(base=tiny_task.config['seg'])),
+                       ('my_classifier.py', MY_CLASSIFIER.format(base=tiny_task.config['cls'])),
                        ('my_cascade.py', MY_CASCADE)):
         (tmp_path / name).write_text(text)
-    _task_checkpoint('my_segmentor.py', tmp_path / 'my_segmentor.pth', 'mmseg')
-    _task_checkpoint('my_classifier.py', tmp_path / 'my_classifier.pth', 'mmpretrain')
+    tiny_task.save_checkpoint('seg', tmp_path / 'my_segmentor.pth', tiny_task.classes['seg'])
+    tiny_task.save_checkpoint('cls', tmp_path / 'my_classifier.pth', tiny_task.classes['cls'])
     (tmp_path / 'tools').symlink_to(REPO / 'tools')
     cfg = Config.fromfile('my_cascade.py')
     cfg.work_dir = 'work_dirs/my_cascade'

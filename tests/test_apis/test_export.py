@@ -19,22 +19,6 @@ from mmsemdenoise.registry import MODELS
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 32
-MEAN_STD = "mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]"
-SEG_TASK = f"""dict(
-    type='EncoderDecoder', _scope_='mmseg',
-    data_preprocessor=dict(type='SegDataPreProcessor', {MEAN_STD}, bgr_to_rgb=True,
-                           size=({SIZE}, {SIZE})),
-    backbone=dict(type='MobileNetV2', widen_factor=0.25, strides=(1, 2, 2, 1, 1, 1, 1),
-                  dilations=(1, 1, 1, 2, 2, 4, 4), out_indices=(1, 2, 4, 6),
-                  norm_cfg=dict(type='BN')),
-    decode_head=dict(type='FCNHead', in_channels=80, channels=16, num_convs=1, num_classes=3,
-                     in_index=3, norm_cfg=dict(type='BN')),
-    test_cfg=dict(mode='whole'))"""
-CLS_TASK = """dict(
-    type='ImageClassifier', _scope_='mmpretrain',
-    backbone=dict(type='MobileNetV2', widen_factor=0.25),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=2, in_channels=1280))"""
 SEG_DATA = """dict(type='mmseg.BaseSegDataset', data_root='{root}/seg',
     data_prefix=dict(img_path='img', seg_map_path='ann'), img_suffix='.png',
     metainfo=dict(classes=('sky', 'road', 'car')),
@@ -65,12 +49,20 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch
 visualizer = dict(type='{visualizer}', vis_backends=[dict(type='LocalVisBackend')])
 """
 KINDS = dict(
-    seg=dict(task=SEG_TASK, data=SEG_DATA, metric='mmseg.IoUMetric', extra='',
-             visualizer='mmseg.SegLocalVisualizer'),
-    # mmpretrain keeps the classifier's preprocessor (without a type) outside the model
-    cls=dict(task=CLS_TASK, data=CLS_DATA, metric='mmpretrain.Accuracy',
-             visualizer='mmpretrain.UniversalVisualizer',
-             extra=f'task_data_preprocessor=dict(num_classes=2, {MEAN_STD}, to_rgb=True),'))
+    seg=dict(data=SEG_DATA, metric='mmseg.IoUMetric', visualizer='mmseg.SegLocalVisualizer'),
+    cls=dict(data=CLS_DATA, metric='mmpretrain.Accuracy',
+             visualizer='mmpretrain.UniversalVisualizer'))
+
+
+def _task_fields(kind: str, tiny_task) -> dict:
+    """``task_model`` (and, for mmpretrain, ``task_data_preprocessor``: its configs keep the
+    classifier's preprocessor, without a type, outside the model) of the tiny task model."""
+    task = tiny_task.model(kind)
+    if kind == 'seg':
+        return dict(task=repr(task), extra='')
+    preprocessor = task.pop('data_preprocessor')
+    preprocessor.pop('type')
+    return dict(task=repr(task), extra=f'task_data_preprocessor={preprocessor!r},')
 
 
 def _photos(root: Path) -> None:
@@ -84,32 +76,19 @@ def _photos(root: Path) -> None:
         cv2.imwrite(str(root / f'cls/{"ab"[i % 2]}/{i}.png'), img)
 
 
-def _task_checkpoint(cfg: Config, path: Path) -> None:
-    """The frozen task model's checkpoint: PyTorch's initialisation with batch-norm statistics
-    of a few random images (its outputs then depend on the input, as a trained model's do)."""
-    task = MODELS.build(dict(cfg.model.task_model, data_preprocessor=None))
-    for module in task.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None
-    with torch.no_grad():
-        for _ in range(3):
-            task(torch.randn(4, 3, SIZE, SIZE), mode='tensor')
-    torch.save({'meta': {}, 'state_dict': task.state_dict()}, path)
-
-
-def _train(kind: str, root: Path) -> dict:
+def _train(kind: str, root: Path, tiny_task) -> dict:
     """A cascade config of ``kind`` ('seg' or 'cls') and the checkpoint of two Runner training
     iterations."""
     _photos(root)
     spec = KINDS[kind]
-    text = CASCADE.format(task=spec['task'], extra=spec['extra'], metric=spec['metric'],
+    text = CASCADE.format(**_task_fields(kind, tiny_task), metric=spec['metric'],
                           data=spec['data'].format(root=root), root=root,
                           visualizer=spec['visualizer'])
     (root / 'cascade.py').write_text(text)
     cfg = Config.fromfile(str(root / 'cascade.py'))
+    tiny_task.save_checkpoint(kind, root / 'task.pth', tiny_task.classes[kind])
     init_default_scope('mmsemdenoise')
     torch.manual_seed(0)
-    _task_checkpoint(cfg, root / 'task.pth')
     cfg.work_dir = str(root / 'work')
     Runner.from_cfg(cfg).train()
     return dict(kind=kind, root=root, config=str(root / 'cascade.py'),
@@ -117,13 +96,13 @@ def _train(kind: str, root: Path) -> dict:
 
 
 @pytest.fixture(scope='module')
-def trained_seg(tmp_path_factory) -> dict:
-    return _train('seg', tmp_path_factory.mktemp('export_seg'))
+def trained_seg(tmp_path_factory, tiny_task) -> dict:
+    return _train('seg', tmp_path_factory.mktemp('export_seg'), tiny_task)
 
 
 @pytest.fixture(scope='module')
-def trained_cls(tmp_path_factory) -> dict:
-    return _train('cls', tmp_path_factory.mktemp('export_cls'))
+def trained_cls(tmp_path_factory, tiny_task) -> dict:
+    return _train('cls', tmp_path_factory.mktemp('export_cls'), tiny_task)
 
 
 @pytest.fixture(params=['seg', 'cls'])

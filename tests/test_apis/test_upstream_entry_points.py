@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
@@ -25,36 +24,20 @@ REPO = Path(__file__).resolve().parents[2]
 SIZE = 32
 DENOISER = dict(type='ThreeScaleDenoiser', base_channels=8)
 CLASSES = ('sky', 'road', 'car')
-TINY_SEG = f"""
-default_scope = 'mmseg'
-data_preprocessor = dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-                         std=[58.395, 57.12, 57.375], bgr_to_rgb=True, size=({SIZE}, {SIZE}))
-model = dict(
-    type='EncoderDecoder', data_preprocessor=data_preprocessor,
-    backbone=dict(type='MobileNetV2', widen_factor=0.25, strides=(1, 2, 2, 1, 1, 1, 1),
-                  dilations=(1, 1, 1, 2, 2, 4, 4), out_indices=(1, 2, 4, 6),
-                  norm_cfg=dict(type='BN')),
-    decode_head=dict(type='FCNHead', in_channels=80, channels=16, num_convs=1, num_classes=3,
-                     in_index=3, norm_cfg=dict(type='BN')),
-    test_cfg=dict(mode='whole'))
+# the user's configs: the tiny task models (tests/data/tiny_models) with test data
+TINY_SEG = """_base_ = '{base}'
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
                  dict(type='PackSegInputs')]
 test_dataloader = dict(
     batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='BaseSegDataset', data_root='{{{{ fileDirname }}}}/data',
                  data_prefix=dict(img_path='img', seg_map_path='ann'), img_suffix='.png',
-                 metainfo=dict(classes={CLASSES!r}), pipeline=test_pipeline))
+                 metainfo=dict(classes={classes!r}), pipeline=test_pipeline))
 test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_cfg = dict(type='TestLoop')
 visualizer = dict(type='SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')])
 """
-TINY_CLS = f"""
-default_scope = 'mmpretrain'
-data_preprocessor = dict(num_classes=5, mean=[123.675, 116.28, 103.53],
-                         std=[58.395, 57.12, 57.375], to_rgb=True)
-model = dict(type='ImageClassifier', backbone=dict(type='MobileNetV2', widen_factor=0.25),
-             neck=dict(type='GlobalAveragePooling'),
-             head=dict(type='LinearClsHead', num_classes=5, in_channels=1280))
+TINY_CLS = """_base_ = '{base}'
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
 test_dataloader = dict(batch_size=1, num_workers=0,
                        dataset=dict(type='CustomDataset', data_root='{{{{ fileDirname }}}}/data',
@@ -83,31 +66,8 @@ test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']),
 """
 
 
-def _save_task_checkpoint(config_text: str, scope: str, path: Path, classes) -> None:
-    """A task model's own checkpoint, with the meta mmengine writes: PyTorch's default
-    initialisation (seeded; upstream init_weights gives logits ~1e-8) and batch-norm statistics
-    of a few random images, so that the outputs depend on the input as a trained model's do."""
-    from mmengine.config import Config
-    cfg = Config.fromstring(config_text.replace('{{ fileDirname }}', str(path.parent)), '.py')
-    model_cfg = ConfigDict(cfg.model)
-    model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-    if scope == 'mmpretrain':
-        model_cfg.data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
-    init_default_scope(scope)
-    torch.manual_seed(0)
-    model = MODELS.build(dict(model_cfg, _scope_=scope))
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None  # running statistics = plain averages
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(4, 3, SIZE, SIZE), mode='tensor')
-    torch.save({'meta': {'dataset_meta': {'classes': classes}},
-                'state_dict': model.state_dict()}, path)
-
-
 @pytest.fixture(scope='module')
-def files(tmp_path_factory) -> dict:
+def files(tmp_path_factory, tiny_task) -> dict:
     root = tmp_path_factory.mktemp('entry_points')
     rng = np.random.default_rng(0)
     for sub in ('data/img', 'data/ann', 'data/cat/a'):
@@ -123,11 +83,13 @@ def files(tmp_path_factory) -> dict:
     denoiser = MODELS.build(dict(DENOISER, _scope_='mmsemdenoise'))
     torch.save({k: v * 0.5 if k.startswith('decoders.1.fuse') else v
                 for k, v in denoiser.state_dict().items()}, root / 'denoiser.pth')
-    for name, text in (('seg.py', TINY_SEG), ('cls.py', TINY_CLS), ('seg_denoised.py', SEG_LEAF),
+    seg = TINY_SEG.format(base=tiny_task.config['seg'], classes=CLASSES)
+    cls = TINY_CLS.format(base=tiny_task.config['cls'])
+    for name, text in (('seg.py', seg), ('cls.py', cls), ('seg_denoised.py', SEG_LEAF),
                        ('cls_denoised.py', CLS_LEAF), ('seg_noisy_dump.py', SEG_NOISY_DUMP)):
         (root / name).write_text(text)
-    _save_task_checkpoint(TINY_SEG, 'mmseg', root / 'seg.pth', CLASSES)
-    _save_task_checkpoint(TINY_CLS, 'mmpretrain', root / 'cls.pth', tuple('abcde'))
+    tiny_task.save_checkpoint('seg', root / 'seg.pth', CLASSES)
+    tiny_task.save_checkpoint('cls', root / 'cls.pth', tuple('abcde'))
     return dict(root=root, images=images)
 
 

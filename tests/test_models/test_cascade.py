@@ -286,3 +286,26 @@ def test_predict_clean_needs_no_denoiser_change():
     for x, y in zip(a, b):
         assert torch.equal(x.pred_sem_seg.data, y.pred_sem_seg.data)
         assert torch.equal(x.pred_img, y.pred_img)
+
+
+def test_inherited_task_preprocessor_is_refused_with_its_cause(tiny_task, tmp_path):
+    """mmengine's Runner gives the top-level ``data_preprocessor`` of an inherited mmseg config
+    to a cascade that names none: a clear error instead of a registry KeyError."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    (tmp_path / 'cascade.py').write_text(f"""_base_ = '{tiny_task.config['seg']}'
+default_scope = 'mmsemdenoise'
+model = dict(_delete_=True, type='DenoisingCascade',
+             denoiser=dict(type='ThreeScaleDenoiser', base_channels=8),
+             task_model=dict(_base_.model, _scope_='mmseg'))
+work_dir = '{tmp_path / 'work'}'
+""")
+    cfg = Config.fromfile(str(tmp_path / 'cascade.py'))
+    assert cfg.data_preprocessor.type == 'SegDataPreProcessor'  # the segmentor's, inherited
+    with pytest.raises(ValueError, match="data_preprocessor type 'SegDataPreProcessor' is not "
+                       "one of the cascade's.*top-level `data_preprocessor`"):
+        Runner.from_cfg(cfg)
+    cfg.model.data_preprocessor = dict(type='PixelPreprocessor', bgr_to_rgb=True)
+    model = Runner.from_cfg(cfg).model
+    assert type(model.data_preprocessor).__name__ == 'PixelPreprocessor'
+    assert type(model.task_model.data_preprocessor).__name__ == 'SegDataPreProcessor'

@@ -19,24 +19,19 @@ from mmsemdenoise.utils import CheckpointMismatchError
 
 SIZE = 32
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
-SEG_PREPROCESSOR = dict(type='SegDataPreProcessor', mean=MEAN, std=STD, bgr_to_rgb=True,
-                        size=(SIZE, SIZE))
-SEG_MODEL = dict(
-    type='EncoderDecoder', _scope_='mmseg', data_preprocessor=SEG_PREPROCESSOR,
-    backbone=dict(type='MobileNetV2', widen_factor=0.25, strides=(1, 2, 2, 1, 1, 1, 1),
-                  dilations=(1, 1, 1, 2, 2, 4, 4), out_indices=(1, 2, 4, 6),
-                  norm_cfg=dict(type='BN')),
-    decode_head=dict(type='FCNHead', in_channels=80, channels=16, num_convs=1, num_classes=3,
-                     in_index=3, norm_cfg=dict(type='BN')),
-    test_cfg=dict(mode='whole'))
-CLS_PREPROCESSOR = dict(type='ClsDataPreprocessor', num_classes=5, mean=MEAN, std=STD,
-                        to_rgb=True)
-CLS_MODEL = dict(
-    type='ImageClassifier', _scope_='mmpretrain', data_preprocessor=CLS_PREPROCESSOR,
-    backbone=dict(type='MobileNetV2', widen_factor=0.25),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=5, in_channels=1280))
 DENOISER = dict(type='ThreeScaleDenoiser', base_channels=8)
+
+
+@pytest.fixture(scope='module')
+def seg_model(tiny_task) -> dict:
+    """The tiny mmseg EncoderDecoder (tests/data/tiny_models), its SegDataPreProcessor inside."""
+    return tiny_task.model('seg')
+
+
+@pytest.fixture(scope='module')
+def cls_model(tiny_task) -> dict:
+    """The tiny mmpretrain ImageClassifier, its ClsDataPreprocessor inside."""
+    return tiny_task.model('cls')
 
 
 @pytest.fixture(scope='module')
@@ -96,9 +91,9 @@ def expected_inputs(images, denoiser, noise=None, seeds=None):
 
 
 @pytest.mark.parametrize('scope', ['mmseg', 'mmpretrain', 'mmsemdenoise'])
-@pytest.mark.parametrize('task_model', [SEG_MODEL, CLS_MODEL], ids=['EncoderDecoder',
-                                                                    'ImageClassifier'])
-def test_task_model_gets_the_denoised_pixels_normalised(task_model, scope, denoiser_file):
+@pytest.mark.parametrize('kind', ['seg', 'cls'], ids=['EncoderDecoder', 'ImageClassifier'])
+def test_task_model_gets_the_denoised_pixels_normalised(kind, scope, denoiser_file, tiny_task):
+    task_model = tiny_task.model(kind)
     model = build(with_denoiser(task_model, denoiser_file), scope).eval()
     assert type(model).__name__ == task_model['type']  # the model type is unchanged
     pre = model.data_preprocessor
@@ -107,7 +102,7 @@ def test_task_model_gets_the_denoised_pixels_normalised(task_model, scope, denoi
     for key, value in pre.denoiser.state_dict().items():  # loaded when built
         assert torch.equal(value, saved[key]), key
     images = bgr_batch()
-    samples = seg_samples(['a.png', 'b.png']) if task_model is SEG_MODEL else None
+    samples = seg_samples(['a.png', 'b.png']) if kind == 'seg' else None
     got = pre(dict(inputs=images, data_samples=samples))['inputs']
     want = expected_inputs(images, oracle_denoiser(denoiser_file))
     assert torch.allclose(got, want, atol=1e-4)
@@ -115,10 +110,10 @@ def test_task_model_gets_the_denoised_pixels_normalised(task_model, scope, denoi
     assert (got - plain).abs().mean() > 0.05  # not the raw pixels
 
 
-def test_task_checkpoint_loads_unchanged_and_denoiser_keeps_its_weights(denoiser_file):
+def test_task_checkpoint_loads_unchanged_and_denoiser_keeps_its_weights(denoiser_file, seg_model):
     torch.manual_seed(1)
-    plain = build(SEG_MODEL)
-    model = build(with_denoiser(SEG_MODEL, denoiser_file))
+    plain = build(seg_model)
+    model = build(with_denoiser(seg_model, denoiser_file))
     before = copy.deepcopy(model.data_preprocessor.denoiser.state_dict())
     task_state = plain.state_dict()  # the task model's own checkpoint: no denoiser keys
     assert not any('denoiser' in k for k in task_state)
@@ -135,9 +130,9 @@ def test_task_checkpoint_loads_unchanged_and_denoiser_keeps_its_weights(denoiser
                        full['data_preprocessor.denoiser.conv0.weight'])
 
 
-def test_noise_is_seeded_per_image_and_off_by_default(denoiser_file):
+def test_noise_is_seeded_per_image_and_off_by_default(denoiser_file, seg_model):
     noise = dict(type='GaussianNoise', sigma=25)
-    model = build(with_denoiser(SEG_MODEL, denoiser_file, noise=noise, eval_seed=3)).eval()
+    model = build(with_denoiser(seg_model, denoiser_file, noise=noise, eval_seed=3)).eval()
     pre = model.data_preprocessor
     images = bgr_batch()
     first = pre(dict(inputs=images, data_samples=seg_samples(['a.png', 'b.png'])))['inputs']
@@ -148,7 +143,7 @@ def test_noise_is_seeded_per_image_and_off_by_default(denoiser_file):
     swapped = pre(dict(inputs=images[::-1], data_samples=seg_samples(['b.png', 'a.png'])))
     assert torch.allclose(swapped['inputs'][1], first[0], atol=1e-5)
     # no noise unless asked for
-    clean = build(with_denoiser(SEG_MODEL, denoiser_file)).data_preprocessor(
+    clean = build(with_denoiser(seg_model, denoiser_file)).data_preprocessor(
         dict(inputs=images, data_samples=seg_samples(['a.png', 'b.png'])))['inputs']
     assert torch.allclose(clean, expected_inputs(images, oracle_denoiser(denoiser_file)),
                           atol=1e-4)
@@ -159,10 +154,11 @@ def test_noise_is_seeded_per_image_and_off_by_default(denoiser_file):
     assert not torch.allclose(one['inputs'], two['inputs'])
 
 
-def test_classifier_trains_behind_the_frozen_denoiser_with_batch_augments(denoiser_file):
+def test_classifier_trains_behind_the_frozen_denoiser_with_batch_augments(denoiser_file,
+                                                                          cls_model):
     """mmpretrain's ImageClassifier hands ``train_cfg.augments`` to its preprocessor as
     ``batch_augments``; the task model trains, the denoiser stays frozen in eval mode."""
-    cfg = with_denoiser(CLS_MODEL, denoiser_file)
+    cfg = with_denoiser(cls_model, denoiser_file)
     cfg['train_cfg'] = dict(augments=dict(type='Mixup', alpha=1.0))
     model = build(cfg, 'mmpretrain')
     pre = model.data_preprocessor
@@ -186,7 +182,7 @@ def test_classifier_trains_behind_the_frozen_denoiser_with_batch_augments(denois
         assert torch.equal(value, denoiser_before[key]), key
 
 
-def test_bad_inputs_name_the_problem(denoiser_file, tmp_path):
+def test_bad_inputs_name_the_problem(denoiser_file, tmp_path, cls_model):
     init_default_scope('mmpretrain')
     with pytest.raises(TypeError, match="no 'type'|with a 'type'.*ClsDataPreprocessor"):
         MODELS.build(dict(type='mmsemdenoise.DenoisingDataPreprocessor', denoiser=DENOISER,
@@ -197,14 +193,15 @@ def test_bad_inputs_name_the_problem(denoiser_file, tmp_path):
     torch.save(small.state_dict(), other)
     with pytest.raises(CheckpointMismatchError, match='other.pth.*shape mismatches'):
         MODELS.build(dict(type='mmsemdenoise.DenoisingDataPreprocessor', denoiser=DENOISER,
-                          denoiser_checkpoint=str(other), task_preprocessor=CLS_PREPROCESSOR))
+                          denoiser_checkpoint=str(other),
+                          task_preprocessor=cls_model['data_preprocessor']))
     with pytest.warns(UserWarning, match='no denoiser_checkpoint'):
         MODELS.build(dict(type='mmsemdenoise.DenoisingDataPreprocessor', denoiser=DENOISER,
-                          task_preprocessor=CLS_PREPROCESSOR))
+                          task_preprocessor=cls_model['data_preprocessor']))
 
 
-def test_denoiser_runs_without_grad_under_autocast_and_returns_float(denoiser_file):
-    model = build(with_denoiser(CLS_MODEL, denoiser_file), 'mmpretrain').eval()
+def test_denoiser_runs_without_grad_under_autocast_and_returns_float(denoiser_file, cls_model):
+    model = build(with_denoiser(cls_model, denoiser_file), 'mmpretrain').eval()
     images = [img.float().requires_grad_() for img in bgr_batch()]
     with torch.autocast('cpu', dtype=torch.bfloat16):
         out = model.data_preprocessor(dict(inputs=images))['inputs']
@@ -214,8 +211,8 @@ def test_denoiser_runs_without_grad_under_autocast_and_returns_float(denoiser_fi
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
-def test_moves_with_the_model_to_cuda(denoiser_file):
-    model = build(with_denoiser(SEG_MODEL, denoiser_file)).eval().cuda()
+def test_moves_with_the_model_to_cuda(denoiser_file, seg_model):
+    model = build(with_denoiser(seg_model, denoiser_file)).eval().cuda()
     out = model.data_preprocessor(dict(inputs=bgr_batch(),
                                        data_samples=seg_samples(['a.png', 'b.png'])))
     assert out['inputs'].is_cuda
@@ -223,7 +220,7 @@ def test_moves_with_the_model_to_cuda(denoiser_file):
     assert torch.allclose(out['inputs'].cpu(), want, atol=1e-3)
 
 
-def test_non_blind_denoiser_gets_the_given_noise_level(tmp_path):
+def test_non_blind_denoiser_gets_the_given_noise_level(tmp_path, cls_model):
     """FFDNet needs sigma: ``noise_level`` (0-255 scale) for real photos without ``noise``."""
     init_default_scope('mmsemdenoise')
     torch.manual_seed(0)
@@ -232,7 +229,8 @@ def test_non_blind_denoiser_gets_the_given_noise_level(tmp_path):
     torch.save(net.state_dict(), tmp_path / 'ffdnet.pth')
     pre = MODELS.build(dict(type='DenoisingDataPreprocessor', denoiser=ffdnet_cfg,
                             denoiser_checkpoint=str(tmp_path / 'ffdnet.pth'),
-                            task_preprocessor=dict(CLS_PREPROCESSOR, _scope_='mmpretrain'),
+                            task_preprocessor=dict(cls_model['data_preprocessor'],
+                                                   _scope_='mmpretrain'),
                             noise_level=25)).eval()
     images = bgr_batch()
     got = pre(dict(inputs=images))['inputs']

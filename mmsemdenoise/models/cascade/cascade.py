@@ -38,6 +38,22 @@ def _build(cfg: ModuleCfg) -> Optional[nn.Module]:
     return MODELS.build(cfg) if isinstance(cfg, dict) else cfg
 
 
+def _check_own_preprocessor(cfg: Union[dict, nn.Module]) -> None:
+    """Refuse a task library's data preprocessor as the cascade's own, with the likely cause:
+    mmengine's Runner gives a config's top-level ``data_preprocessor`` (mmseg and mmpretrain
+    configs define one) to a model that names none."""
+    kind = cfg.get('type') if isinstance(cfg, dict) else None
+    if isinstance(kind, str) and MODELS.get(kind) is None:
+        raise ValueError(
+            f"DenoisingCascade: data_preprocessor type {kind!r} is not one of the cascade's "
+            "(it takes BGR pixels: PixelPreprocessor). It is probably the top-level "
+            "`data_preprocessor` of an inherited mmseg/mmpretrain config, which mmengine's "
+            "Runner gives to a model without one: set model.data_preprocessor=dict("
+            "type='PixelPreprocessor', bgr_to_rgb=True) (as _base_/models/denoising_cascade.py "
+            "does) and pass the task's own as task_model.data_preprocessor or "
+            "task_data_preprocessor")
+
+
 @MODELS.register_module()
 class DenoisingCascade(BaseModel):
     """A trainable denoiser in front of an optional frozen mmseg/mmpretrain task model.
@@ -112,6 +128,7 @@ class DenoisingCascade(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='PixelPreprocessor')
+        _check_own_preprocessor(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if task_target not in TASK_TARGETS:
             raise ValueError(f'task_target must be one of {TASK_TARGETS}, got {task_target!r}')
