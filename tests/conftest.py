@@ -166,12 +166,12 @@ def save_task_checkpoint() -> Callable[[str, Path], str]:
     return save
 
 
-TINY_MODELS = REPO_ROOT / 'tests' / 'data' / 'tiny_models'
+TINY_MODELS = REPO_ROOT / 'tests' / 'configs'
 
 
 @pytest.fixture(scope='session')
 def tiny_task() -> SimpleNamespace:
-    """The tiny task models of ``tests/data/tiny_models`` (MobileNetV2 x0.25, 32x32 inputs):
+    """The tiny task models of ``tests/configs`` (MobileNetV2 x0.25, 32x32 inputs):
 
     - ``config['seg' | 'cls']``: the mmseg segmentor / mmpretrain classifier config file (to
       inherit with ``_base_``);
@@ -182,7 +182,7 @@ def tiny_task() -> SimpleNamespace:
     - ``size`` (32), ``classes['seg' | 'cls']``.
     """
     from mmengine.config import Config
-    config = dict(seg=TINY_MODELS / 'segmentor.py', cls=TINY_MODELS / 'classifier.py')
+    config = dict(seg=TINY_MODELS / 'tiny_segmentor.py', cls=TINY_MODELS / 'tiny_classifier.py')
 
     def model(kind: str) -> dict:
         cfg = Config.fromfile(str(config[kind]))

@@ -27,7 +27,7 @@ from mmsemdenoise.utils import load_weights
 REPO = Path(__file__).resolve().parents[1]
 SECTION = 'Use a trained denoiser with your model'
 SIZE = 32
-# a user's mmseg config (the tiny segmentor of tests/data/tiny_models): upstream names, default
+# a user's mmseg config (the tiny segmentor of tests/configs): upstream names, default
 # scope mmseg
 MY_SEGMENTOR = """_base_ = '{base}'
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 SIZE = 32
 DENOISER = dict(type='ThreeScaleDenoiser', base_channels=8)
 CLASSES = ('sky', 'road', 'car')
-# the user's configs: the tiny task models (tests/data/tiny_models) with test data
+# the user's configs: the tiny task models (tests/configs) with test data
 TINY_SEG = """_base_ = '{base}'
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
                  dict(type='PackSegInputs')]

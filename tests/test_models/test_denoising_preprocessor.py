@@ -24,7 +24,7 @@ DENOISER = dict(type='ThreeScaleDenoiser', base_channels=8)
 
 @pytest.fixture(scope='module')
 def seg_model(tiny_task) -> dict:
-    """The tiny mmseg EncoderDecoder (tests/data/tiny_models), its SegDataPreProcessor inside."""
+    """The tiny mmseg EncoderDecoder (tests/configs), its SegDataPreProcessor inside."""
     return tiny_task.model('seg')
 
 
