@@ -1,6 +1,6 @@
 """Load a trained denoiser and apply it to whole images of any size, tile by tile."""
 import os.path as osp
-from typing import Callable, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -79,10 +79,22 @@ def load_denoiser(config: Union[str, Config, None],
     return denoiser.to(device).eval()
 
 
-def _tile_starts(size: int, tile: int, stride: int) -> List[int]:
+def _tile_spans(size: int, tile: int, overlap: int, align: int) -> List[Tuple[int, int]]:
+    """(start, end) of the fewest tiles of at most ``tile`` pixels that cover ``size`` with
+    neighbours sharing at least ``overlap``, as small as that allows (a 1024 side with
+    ``tile=512, overlap=64`` takes 3 tiles of 384, not 3 of 512), starting at multiples of
+    ``align`` (tiles grow to ``overlap + align`` if ``tile - overlap < align``); the last one
+    may be shorter."""
     if size <= tile:
-        return [0]
-    return list(range(0, size - tile, stride)) + [size - tile]
+        return [(0, size)]
+    longest = max((tile - overlap) // align, 1) * align  # stride of tiles of <= tile pixels
+    count = -(-(size - overlap) // longest)
+    stride = -(-(size - overlap) // (count * align)) * align
+    side = stride + overlap
+    starts = [0]
+    while starts[-1] + side < size:
+        starts.append(starts[-1] + stride)
+    return [(start, min(start + side, size)) for start in starts]
 
 
 def _edge_weights(length: int, low_shared: bool, high_shared: bool, overlap: int,
@@ -101,45 +113,64 @@ def _edge_weights(length: int, low_shared: bool, high_shared: bool, overlap: int
 def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor],
                 image: torch.Tensor,
                 tile: Optional[int] = None,
-                overlap: int = 32) -> torch.Tensor:
+                overlap: int = 32,
+                batch_size: int = 4,
+                align: int = 8) -> torch.Tensor:
     """Apply a size-preserving image-to-image function to overlapping tiles and blend them.
 
-    Neighbouring tiles share ``overlap`` pixels. On a side shared with another tile, a tile's
-    outer ``overlap // 4`` pixels are discarded (weight 0; a network sees zero padding there
+    The tiles are the fewest of at most ``tile`` pixels a side that cover the image with
+    neighbours sharing at least ``overlap`` pixels, as small as that allows, and start at
+    multiples of ``align`` pixels, so that a network that downsamples (by up to ``align``) sees
+    each tile on the whole image's pixel grid. Tiles of one size (all but the last row and
+    column) go to ``fn`` ``batch_size`` at a time, stacked in one batch. On a side shared with another tile, a tile's
+    outer ``overlap // 4`` pixels are discarded (weight 0; a network sees its padding there
     instead of the image) and the next ``overlap // 2`` are cross-faded linearly with the
     neighbour, so there are no seams; weights are normalised to sum to 1. A network whose
     receptive-field radius is at most ``overlap // 4`` gives exactly the whole-image result;
-    larger ones differ slightly near tile borders. Memory: one tile plus two images.
+    larger ones differ slightly near tile borders. Memory: ``batch_size`` tiles plus two images.
 
     Args:
-        fn (Callable): (1, C, h, w) -> (1, C, h, w).
-        image (Tensor): (1, C, H, W).
-        tile (int, optional): Tile side; None, 0 or >= the image size runs ``fn`` once.
-            Defaults to None.
-        overlap (int): Pixels shared by neighbouring tiles, ``0 <= overlap < tile``.
+        fn (Callable): (B, C, h, w) -> (B, C', h, w), each image of the batch on its own (a
+            network in eval mode).
+        image (Tensor): (N, C, H, W).
+        tile (int, optional): Largest tile side; None, 0 or >= the image size runs ``fn`` once
+            on the whole image. Defaults to None.
+        overlap (int): Pixels shared by neighbouring tiles at least, ``0 <= overlap < tile``.
             Defaults to 32.
+        batch_size (int): Tiles (of each of the N images) per call of ``fn``, >= 1. Defaults
+            to 4.
+        align (int): Tile starts are multiples of this, >= 1; 8 suits networks that
+            downsample up to 8x (the three-scale net: 4x). Defaults to 8.
 
     Returns:
-        Tensor: (1, C, H, W), ``fn`` applied everywhere.
+        Tensor: (N, C', H, W), ``fn`` applied everywhere.
     """
     height, width = image.shape[-2:]
     if not tile or (height <= tile and width <= tile):
         return fn(image)
     if not 0 <= overlap < tile:
         raise ValueError(f'tiling: need 0 <= overlap < tile, got overlap={overlap}, tile={tile}')
-    stride = tile - overlap
+    if batch_size < 1 or align < 1:
+        raise ValueError(f'tiling: need batch_size >= 1 and align >= 1, got batch_size='
+                         f'{batch_size}, align={align}')
+    rows, cols = _tile_spans(height, tile, overlap, align), _tile_spans(width, tile, overlap, align)
+    groups: Dict[Tuple[int, int], list] = {}  # tiles by size, batched within a size
+    for y0, y1 in rows:
+        for x0, x1 in cols:
+            groups.setdefault((y1 - y0, x1 - x0), []).append((y0, y1, x0, x1))
     out, total = None, image.new_zeros(1, 1, height, width)
-    for y0 in _tile_starts(height, tile, stride):
-        for x0 in _tile_starts(width, tile, stride):
-            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
-            result = fn(image[..., y0:y1, x0:x1])
+    for boxes in groups.values():
+        for first in range(0, len(boxes), batch_size):
+            chunk = boxes[first:first + batch_size]
+            results = fn(torch.cat([image[..., y0:y1, x0:x1] for y0, y1, x0, x1 in chunk]))
             if out is None:
-                out = result.new_zeros(*result.shape[:2], height, width)
-            wy = _edge_weights(y1 - y0, y0 > 0, y1 < height, overlap, total)
-            wx = _edge_weights(x1 - x0, x0 > 0, x1 < width, overlap, total)
-            weight = wy[:, None] * wx[None, :]
-            out[..., y0:y1, x0:x1] += result * weight
-            total[..., y0:y1, x0:x1] += weight
+                out = results.new_zeros(image.shape[0], results.shape[1], height, width)
+            for (y0, y1, x0, x1), result in zip(chunk, results.split(image.shape[0])):
+                wy = _edge_weights(y1 - y0, y0 > 0, y1 < height, overlap, total)
+                wx = _edge_weights(x1 - x0, x0 > 0, x1 < width, overlap, total)
+                weight = wy[:, None] * wx[None, :]
+                out[..., y0:y1, x0:x1] += result * weight
+                total[..., y0:y1, x0:x1] += weight
     return out / total
 
 
@@ -215,7 +246,8 @@ def denoise_array(denoiser: nn.Module,
     if min(height, width) < MIN_SIDE:  # tiny images: edges repeated, then cropped
         batch = F.pad(batch, (0, max(MIN_SIDE - width, 0), 0, max(MIN_SIDE - height, 0)),
                       mode='replicate')
-    y = torch.cat([tiled_apply(lambda t: denoiser(t, level), b[None], tile, overlap)
+    y = torch.cat([tiled_apply(lambda t: denoiser(t, None if level is None else
+                                                  level.expand(len(t))), b[None], tile, overlap)
                    for b in batch])[..., :height, :width]  # (len(batch), want, H, W)
     if want == 1 and have != 1:
         y = y.transpose(0, 1)

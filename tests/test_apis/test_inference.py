@@ -35,6 +35,30 @@ def test_tile_larger_than_image_runs_once_and_bad_overlap_raises():
         tiled_apply(lambda t: t, torch.rand(1, 3, 40, 40), tile=16, overlap=16)
 
 
+def test_batched_tiles_equal_tiles_one_by_one_and_tiles_are_balanced():
+    torch.manual_seed(0)
+    net = DnCNN(num_layers=5).eval()  # radius 5 > overlap / 4: the blend itself is compared
+    image = torch.rand(2, 3, 100, 75)
+    shapes = []
+
+    def fn(t):
+        shapes.append(tuple(t.shape))
+        return net(t)
+
+    with torch.no_grad():
+        batched = tiled_apply(fn, image, tile=40, overlap=8, batch_size=4)
+        calls_batched, shapes[:] = list(shapes), []
+        single = tiled_apply(fn, image, tile=40, overlap=8, batch_size=1)
+        whole = net(image)
+    # fewest tiles of <= 40 px sharing >= 8 px, starts at multiples of 8: rows 0-40, 32-72,
+    # 64-100; columns 0-32, 24-56, 48-75 (not 40 wide); batched by size, 2 images each
+    assert sorted(set(shapes)) == [(2, 3, 36, 27), (2, 3, 36, 32), (2, 3, 40, 27),
+                                   (2, 3, 40, 32)]
+    assert sorted(s[0] for s in calls_batched) == [2, 4, 4, 8]  # 4, 2, 2, 1 tiles x 2 images
+    assert torch.allclose(batched, single, atol=1e-6)
+    assert (batched - whole).abs().max() > 1e-4  # the tiles are blended, not the whole image
+
+
 def test_load_denoiser_takes_cascade_or_bare_checkpoints(tmp_path):
     den = load_denoiser(CONFIG)
     state = {f'denoiser.{k}': v + 1 for k, v in den.state_dict().items()}
