@@ -213,3 +213,53 @@ def test_tools_test_one_and_two_processes_give_the_same_table(camvid_setup, repo
     two = cv2.imread(str(outs['two'] / 'examples_impulse_noise_severity4.png'))
     assert one is not None and np.array_equal(one, two)
     shutil.rmtree(setup['tmp'] / 'work_two', ignore_errors=True)
+
+
+
+def run_sweep(setup, name: str, **test_cfg) -> tuple:
+    """The loop over sigmas 0 and 30 with the classical, the checkpoint and another variant:
+    the rows of ``sweep.csv`` and the report folder."""
+    cfg = setup['cfg'].copy()
+    cfg.work_dir = str(setup['tmp'] / f'work_{name}')
+    cfg.load_from = setup['ckpt']
+    out = setup['tmp'] / name
+    cfg.test_cfg = dict(type='RobustnessTestLoop', sigmas=[0, 30], corruptions=[],
+                        variants=dict(other=setup['other']), classical='nlm', num_examples=2,
+                        out_dir=str(out), **test_cfg)
+    Runner.from_cfg(cfg).test()
+    return read_csv(out / 'sweep.csv'), out
+
+
+@pytest.mark.slow
+def test_single_pass_gives_the_tables_of_one_epoch_per_run(camvid_setup):
+    """The default single pass (noisy images drawn and clean predictions made once per batch,
+    outputs reused where the task input is the same) gives exactly the report of one test
+    epoch per (variant, sigma), example grids included; bfloat16 inference of the learned
+    denoisers moves their PSNR by little and leaves the other variants alone."""
+    single, single_out = run_sweep(camvid_setup, 'single')
+    epochs, epochs_out = run_sweep(camvid_setup, 'epochs', single_pass=False)
+    assert [(r['variant'], r['sigma']) for r in single] == \
+        [(v, s) for v in ('clean', 'noisy', 'nlm', 'model', 'other') for s in ('0', '30')]
+    assert single == epochs
+    assert (single_out / 'sweep.md').read_text() == (epochs_out / 'sweep.md').read_text()
+    grids = sorted(p.name for p in single_out.glob('examples_*'))
+    assert grids and grids == sorted(p.name for p in epochs_out.glob('examples_*'))
+    for name in grids:
+        assert np.array_equal(cv2.imread(str(single_out / name)),
+                              cv2.imread(str(epochs_out / name))), name
+
+    bf16, _ = run_sweep(camvid_setup, 'bf16', inference_dtype='bfloat16')
+    psnr = next(key for key in single[0] if 'psnr' in key.lower())
+    for fp32_row, bf16_row in zip(single, bf16):
+        if fp32_row['variant'] in ('model', 'other'):
+            assert abs(float(bf16_row[psnr]) - float(fp32_row[psnr])) < 0.1, (fp32_row, bf16_row)
+        else:  # no learned denoiser: bit-identical
+            assert bf16_row == fp32_row
+
+
+def test_loop_rejects_an_unknown_inference_dtype(camvid_setup):
+    cfg = camvid_setup['cfg'].copy()
+    cfg.work_dir = str(camvid_setup['tmp'] / 'work_dtype')
+    cfg.test_cfg = dict(type='RobustnessTestLoop', sigmas=[0], inference_dtype='bf16')
+    with pytest.raises(ValueError, match="inference_dtype must name a torch dtype.*'bf16'"):
+        Runner.from_cfg(cfg).test_loop

@@ -271,21 +271,41 @@ class DenoisingCascade(BaseModel):
             samples = data_samples or [None] * len(inputs)
             return [out for img, sample in zip(inputs, samples)
                     for out in self.predict(img[None], None if sample is None else [sample])]
-        seeds = self._image_seeds(inputs.shape[0], data_samples)
-        noisy, level = self.add_noise(inputs, self.test_noise, seeds)
-        denoised = self.denoise(noisy, level).clamp(0, 1)
+        noisy, level = self.test_noisy(inputs, data_samples)
+        denoised = self.denoise(noisy, level)
+        references = None
+        if self.predict_clean and self.task_model is not None:
+            references = self.clean_predictions(inputs, data_samples)
+        return self.predict_denoised(inputs, noisy, denoised, data_samples, references)
+
+    def test_noisy(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> tuple:
+        """The seeded test noise on (N, 3, H, W) clean images in [0, 1]: ``(noisy, level)``,
+        the same for an image whatever its batch (the first step of :meth:`predict`)."""
+        return self.add_noise(inputs, self.test_noise,
+                              self._image_seeds(inputs.shape[0], data_samples))
+
+    def clean_predictions(self, inputs: torch.Tensor, data_samples: Optional[list]) -> list:
+        """The task model's predictions on the (N, 3, H, W) clean images, on copies of the data
+        samples (task heads write their predictions in place); ``clean_prediction`` of
+        :meth:`predict` with ``predict_clean``."""
+        batch = self._task_batch(inputs, copy.deepcopy(data_samples), training=False)
+        return self.task_model.predict(batch['inputs'], batch['data_samples'])
+
+    def predict_denoised(self, clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor,
+                         data_samples: Optional[list] = None,
+                         references: Optional[list] = None) -> list:
+        """The last step of :meth:`predict`: the task prediction on ``denoised`` (clamped to
+        [0, 1]), with ``references`` as ``clean_prediction`` and the images (N, 3, H, W) in
+        [0, 1] kept as ``pred_img``/``gt_img``/``noisy_img`` in [0, 255]."""
+        denoised = denoised.float().clamp(0, 1)
         if self.task_model is not None:
-            references = None
-            if self.predict_clean:  # on copies: task heads write their predictions in place
-                batch = self._task_batch(inputs, copy.deepcopy(data_samples), training=False)
-                references = self.task_model.predict(batch['inputs'], batch['data_samples'])
             batch = self._task_batch(denoised, data_samples, training=False)
             results = self.task_model.predict(batch['inputs'], batch['data_samples'])
             for result, reference in zip(results, references or []):
                 result.clean_prediction = reference
         else:
-            results = data_samples or [BaseDataElement() for _ in range(inputs.shape[0])]
-        for result, pred, gt, noise in zip(results, denoised, inputs, noisy):
+            results = data_samples or [BaseDataElement() for _ in range(clean.shape[0])]
+        for result, pred, gt, noise in zip(results, denoised, clean, noisy):
             result.pred_img = pred.detach() * 255
             result.gt_img = gt * 255
             result.noisy_img = noise.detach() * 255
