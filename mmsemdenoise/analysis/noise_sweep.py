@@ -127,7 +127,8 @@ def prepare_config(cfg: Config,
                    num_examples: int = 3,
                    corruptions: Optional[Sequence[str]] = None,
                    severities: Sequence[int] = (1, 2, 3, 4, 5),
-                   progress: bool = False) -> Config:
+                   progress: bool = False,
+                   inference_dtype: Optional[str] = None) -> Config:
     """A copy of a cascade config set up for the sweep only (``RobustnessTestLoop``).
 
     Args:
@@ -145,6 +146,8 @@ def prepare_config(cfg: Config,
             None.
         severities (Sequence[int]): Their severities. Defaults to (1, 2, 3, 4, 5).
         progress (bool): Progress bar over the runs. Defaults to False.
+        inference_dtype (str, optional): Autocast dtype of the learned denoisers, e.g.
+            ``'bfloat16'``. Defaults to None (float32).
 
     Returns:
         Config: A test-only config; the model's own (unloaded) denoiser is not a variant.
@@ -186,7 +189,8 @@ def prepare_config(cfg: Config,
                         corruptions=None if corruptions is None else list(corruptions),
                         severities=list(severities), variants=named, checkpoint_variant=None,
                         classical=classical, load_task_checkpoint=True,
-                        num_examples=num_examples, out_dir=out_dir, progress=progress)
+                        num_examples=num_examples, out_dir=out_dir, progress=progress,
+                        inference_dtype=inference_dtype)
     for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler',
                 'val_dataloader', 'val_cfg', 'val_evaluator', 'load_from'):
         cfg[key] = None

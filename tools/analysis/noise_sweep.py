@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--out-dir', help='output folder (default: work_dirs/noise_sweep/<config>)')
     parser.add_argument('--log-level', default='WARNING', help="the Runner's log level")
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--inference-dtype', choices=['bfloat16', 'float16'],
+                        help='run the learned denoisers under autocast to this dtype (bfloat16: '
+                        'fast on CPUs with native bfloat16 and on GPUs)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs')
     return parser
@@ -88,7 +91,8 @@ def main() -> None:
             cfg, out_dir, args.task_checkpoint, args.num_images, args.log_level,
             sigmas=args.sigmas or None, variants=args.variant, classical=args.classical,
             num_examples=args.num_examples, corruptions=corruptions,
-            severities=args.severities, progress=not args.no_progress)
+            severities=args.severities, progress=not args.no_progress,
+            inference_dtype=args.inference_dtype)
         os.makedirs(out_dir, exist_ok=True)
         runner = Runner.from_cfg(sweep_cfg)
         runner.test_loop  # builds the loop: loads every variant, checks its arguments
