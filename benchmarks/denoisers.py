@@ -75,7 +75,8 @@ PSNR_CBSD68_SIGMA25: Dict[str, Tuple[float, str]] = {
 }
 SIGMA = 25 / 255
 #: The shapes of the machine's limit: the 64 -> 64 3x3 conv that dominates these nets, a GEMM.
-CONV_LIMIT = (64, 256)  # channels, side
+CONV_LIMIT = (64, 256)  # channels, side of the table's label
+CONV_LIMIT_SIDES = (256, 512)  # the conv limit is the faster of these
 GEMM_LIMIT = 1024  # M = N = K
 LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 
@@ -167,23 +168,30 @@ def sync() -> None:
 
 
 def limit_fns(mode: str) -> Dict[str, Tuple[Callable[[], object], int]]:
-    """The conv and GEMM of the machine's limit in a mode: name -> (call, MACs)."""
+    """The convs and GEMM of the machine's limit in a mode: name -> (call, MACs).
+
+    The convs run in the mode's dtype itself (bfloat16 weights and input for ``bf16``, as the
+    activations inside a net under autocast are), on two sides: a single layer with float32 in
+    and out pays casts a net pays once, and was beaten by whole nets."""
     device, dtype, channels_last, _ = mode_settings(mode)
-    c, s = CONV_LIMIT
-    conv = nn.Conv2d(c, c, 3, padding=1, bias=False).to(device)
-    x = torch.rand(1, c, s, s, device=device)
-    if channels_last:
-        conv, x = conv.to(memory_format=torch.channels_last), x.contiguous(
-            memory_format=torch.channels_last)
+    c = CONV_LIMIT[0]
+    fns = {}
+    for side in CONV_LIMIT_SIDES:
+        conv = nn.Conv2d(c, c, 3, padding=1, bias=False).to(device, dtype or torch.float32)
+        x = torch.rand(1, c, side, side, device=device, dtype=dtype or torch.float32)
+        if channels_last:
+            conv = conv.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+
+        def run_conv(conv=conv, x=x) -> None:
+            with torch.no_grad():
+                conv(x)
+
+        fns[f'conv{side}'] = (run_conv, c * c * 9 * side * side)
     a = torch.rand(GEMM_LIMIT, GEMM_LIMIT, device=device, dtype=dtype or torch.float32)
     b = torch.rand(GEMM_LIMIT, GEMM_LIMIT, device=device, dtype=dtype or torch.float32)
-
-    def run_conv() -> None:
-        with torch.no_grad(), torch.autocast(device, dtype=dtype or torch.bfloat16,
-                                             enabled=dtype is not None):
-            conv(x)
-
-    return {'conv': (run_conv, c * c * 9 * s * s), 'gemm': (lambda: a @ b, GEMM_LIMIT**3)}
+    fns['gemm'] = (lambda: a @ b, GEMM_LIMIT**3)
+    return fns
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -312,6 +320,9 @@ def main() -> None:
                         'this CPU emulates bfloat16)')
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--compile', action='store_true', help='add torch.compile rows')
+    parser.add_argument('--profile', action='store_true',
+                        help="print the top operators of the paper's net (bf16 if native, else "
+                        'fp32) at the largest size')
     parser.add_argument('--psnr-images', type=int, default=68,
                         help='CBSD68 photos for PSNRs not measured in the repo (NLM); 0: none')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory table')
@@ -398,6 +409,9 @@ def main() -> None:
             for m in methods if m not in CLASSICAL for s in sizes}
     limit_rate = {key: limits[key[0]][key[1]][1] / statistics.median(v)
                   for key, v in limit_times.items()}
+    for mode in limits:  # the conv limit: the fastest conv side
+        limit_rate[(mode, 'conv')] = max(limit_rate[(mode, f'conv{side}')]
+                                         for side in CONV_LIMIT_SIDES)
 
     def limit_mode(mode: str) -> str:
         return mode.replace('compile-', '') if mode.startswith('compile') else mode
@@ -428,11 +442,15 @@ def main() -> None:
               + ' | '.join(f'{macs[(m, s)] / s**2:,.0f}' for s in sizes) + ' |')
 
     print(f'\n### The machine\'s limit (same loop, dtype and threads): conv {CONV_LIMIT[0]}->'
-          f'{CONV_LIMIT[0]} 3x3 on {CONV_LIMIT[1]}^2, GEMM {GEMM_LIMIT}^3\n')
-    print('| mode | conv GMAC/s | GEMM GMAC/s |\n|---|---|---|')
+          f'{CONV_LIMIT[0]} 3x3 in the mode\'s dtype on '
+          + ' and '.join(f'{s}^2' for s in CONV_LIMIT_SIDES)
+          + f' (limit: the faster), GEMM {GEMM_LIMIT}^3\n')
+    print('| mode | ' + ' | '.join(f'conv {s}^2 GMAC/s' for s in CONV_LIMIT_SIDES)
+          + ' | GEMM GMAC/s |\n|---|' + '---|' * (len(CONV_LIMIT_SIDES) + 1))
     for mode in limits:
-        print(f'| {mode} | {limit_rate[(mode, "conv")] / 1e9:.2f} | '
-              f'{limit_rate[(mode, "gemm")] / 1e9:.2f} |')
+        print(f'| {mode} | ' + ' | '.join(f'{limit_rate[(mode, f"conv{s}")] / 1e9:.2f}'
+                                          for s in CONV_LIMIT_SIDES)
+              + f' | {limit_rate[(mode, "gemm")] / 1e9:.2f} |')
 
     if 'three-scale' in methods and 'dncnn' in methods:
         print('\n### The paper\'s net vs DnCNN (time ratio; aim >= 2.5x)\n')
@@ -481,7 +499,26 @@ def main() -> None:
     if tile_size and 'three-scale' in methods:
         tiling_benchmark(tile_size, args.repeats)
 
+    if args.profile and 'three-scale' in methods:
+        profile_net('bf16' if native else 'fp32', sizes[-1])
+
     plot_quality_speed(methods, med, sizes, args)
+
+
+def profile_net(mode: str, size: int) -> None:
+    """Where the paper's net spends its time: torch.profiler's top operators, one forward."""
+    from torch.profiler import ProfilerActivity, profile
+    runner = Runner('three-scale', mode)
+    runner.prepare(size)
+    runner.forward(size)  # warm-up
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        runner.forward(size)
+    print(f'\n### Profile: three-scale, {mode}, {size}^2 (operators by self CPU time, with '
+          f'input shapes)\n\n```')
+    print(prof.key_averages(group_by_input_shape=True).table(
+        sort_by='self_cpu_time_total', row_limit=12, max_name_column_width=28,
+        max_shapes_column_width=60))
+    print('```')
 
 
 def plot_quality_speed(methods: List[str], med: Dict[tuple, float], sizes: List[int],
