@@ -1,7 +1,7 @@
 """Time and peak memory of a joint (stage-2) training step next to the work it is made of.
 
 For each case (a cascade config, its task model's own config, one batch of real CamVid images),
-four steps on the same batch, in float32 and under bfloat16 autocast, interleaved, medians:
+these steps on the same batch, in float32 and under bfloat16 autocast, interleaved, medians:
 
 * ``joint``: the cascade's ``train_step`` with the config's optim wrapper (``cascade_optim_wrapper``:
   ``TrainableParamsOptimWrapperConstructor``; ``AutocastOptimWrapper`` for bfloat16);
@@ -9,7 +9,9 @@ four steps on the same batch, in float32 and under bfloat16 autocast, interleave
   denoiser, MSE, backward, Adam;
 * ``task_grad``: the frozen task model's loss on the clean pixels and the backward pass to those
   pixels only (frozen weights, the input requires grad): its share of the joint step;
-* ``task_train``: the task model's own training step (its config's optim wrapper, weights trained).
+* ``task_train``: the task model's own training step (its config's optim wrapper, weights trained);
+* under bfloat16 also ``joint_alt`` and ``task_grad_alt``: the same with the cascade's
+  ``task_float32`` flipped (the frozen task model under autocast or in float32).
 
 The aim of issue #13 is ``joint <= 1.1 x (stage1 + task_grad)``: nothing beyond the inherent work.
 A table of checks says whether the frozen model got a weight gradient or optimizer state::
@@ -48,11 +50,13 @@ from mmsemdenoise.registry import DATASETS, MODELS
 from mmsemdenoise.utils import register_all_modules
 
 MB = 2 ** 20
-VARIANTS = ('joint', 'stage1', 'task_grad', 'task_train')
+VARIANTS = ('joint', 'joint_alt', 'stage1', 'task_grad', 'task_grad_alt', 'task_train')
 LABELS = {
-    'joint': 'joint: cascade train_step',
+    'joint': 'joint: cascade train_step (the config)',
+    'joint_alt': 'joint_alt: same, task_float32 flipped',
     'stage1': 'stage1: same denoiser, no task model',
     'task_grad': 'task_grad: frozen task fwd + input-grad bwd',
+    'task_grad_alt': 'task_grad_alt: same, task_float32 flipped',
     'task_train': "task_train: task model's own train step",
 }
 
@@ -111,10 +115,14 @@ def camvid_batch(root: str, size: Tuple[int, int], n: int) -> dict:
 
 
 def optim_cfg(cfg: dict, bfloat16: bool) -> dict:
-    """An optim wrapper config; bfloat16 swaps its type for ``AutocastOptimWrapper``."""
+    """An optim wrapper config in float32 (``AutocastOptimWrapper`` becomes
+    ``FiniteCheckOptimWrapper``, the same checks without the cast) or under bfloat16 autocast
+    (the type becomes ``AutocastOptimWrapper``)."""
     cfg = copy.deepcopy(dict(cfg))
     if bfloat16:
         cfg['type'] = 'AutocastOptimWrapper'
+    elif cfg.get('type') == 'AutocastOptimWrapper':
+        cfg['type'] = 'FiniteCheckOptimWrapper'
     return cfg
 
 
@@ -123,10 +131,12 @@ def train_step(model: torch.nn.Module, wrapper: OptimWrapper) -> Step:
     return Step(copy.deepcopy, lambda data: model.train_step(data, wrapper))
 
 
-def task_grad_step(cascade: torch.nn.Module, bfloat16: bool) -> Step:
+def task_grad_step(cascade: torch.nn.Module, bfloat16: bool, task_float32: bool) -> Step:
     """The frozen task model's loss on the clean pixels (N, 3, H, W) in [0, 1] (a leaf that
-    requires grad, as the denoiser output would), back-propagated to them only."""
+    requires grad, as the denoiser output would), back-propagated to them only; under
+    bfloat16 autocast unless ``task_float32`` (as :class:`DenoisingCascade` runs it)."""
     task = cascade.task_model
+    bfloat16 = bfloat16 and not task_float32
 
     def prepare(data: dict) -> dict:
         data = cascade.data_preprocessor(copy.deepcopy(data), True)
@@ -231,9 +241,14 @@ def build(case: Case, camvid: str, size: Tuple[int, int], batch_size: int,
     task_cfg = load_config(case.task)
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.update(denoiser_checkpoint=None, task_checkpoint=None)  # random weights
+    task_dp = model_cfg.task_model.get('data_preprocessor') or {}
+    if task_dp.get('size'):  # the task model pads to its crop size: to the images' size here
+        task_dp['size'] = size
+    task_float32 = bool(model_cfg.get('task_float32', False))
     torch.manual_seed(0)
-    joint = revert_sync_batchnorm(MODELS.build(model_cfg)).to(device).train()
-    stage1 = MODELS.build(dict(model_cfg, task_model=None)).to(device).train()
+    # each from its own copy: mmseg's EncoderDecoder writes `pretrained` into its config
+    joint = revert_sync_batchnorm(MODELS.build(copy.deepcopy(model_cfg))).to(device).train()
+    stage1 = MODELS.build(dict(copy.deepcopy(model_cfg), task_model=None)).to(device).train()
     stage1.denoiser.load_state_dict(joint.denoiser.state_dict())
     task = revert_sync_batchnorm(MODELS.build(copy.deepcopy(model_cfg.task_model)))
     task = task.to(device).train()
@@ -246,11 +261,19 @@ def build(case: Case, camvid: str, size: Tuple[int, int], batch_size: int,
         wrappers['task_train', dtype] = build_optim_wrapper(
             task, optim_cfg(task_cfg.optim_wrapper, bf16))
         steps['joint', dtype] = train_step(joint, wrappers['joint', dtype])
+        if bf16:  # the frozen task model in the other precision than the config's
+            alt = MODELS.build(dict(copy.deepcopy(model_cfg), task_float32=not task_float32))
+            alt = revert_sync_batchnorm(alt).to(device).train()
+            alt.load_state_dict(joint.state_dict())
+            wrappers['joint_alt', dtype] = build_optim_wrapper(alt,
+                                                               optim_cfg(cfg.optim_wrapper, True))
+            steps['joint_alt', dtype] = train_step(alt, wrappers['joint_alt', dtype])
+            steps['task_grad_alt', dtype] = task_grad_step(joint, True, not task_float32)
         steps['stage1', dtype] = train_step(stage1, wrappers['stage1', dtype])
-        steps['task_grad', dtype] = task_grad_step(joint, bf16)
+        steps['task_grad', dtype] = task_grad_step(joint, bf16, task_float32)
         steps['task_train', dtype] = train_step(task, wrappers['task_train', dtype])
     batch = camvid_batch(camvid, size, batch_size)
-    return batch, steps, dict(joint=joint, wrappers=wrappers)
+    return batch, steps, dict(joint=joint, wrappers=wrappers, task_float32=task_float32)
 
 
 def _mb(value: int) -> str:
@@ -271,6 +294,8 @@ def run_case(name: str, case: Case, args: argparse.Namespace, dtypes: Sequence[s
     size = tuple(args.size) if args.size else case.size
     batch_size = args.batch or case.batch
     batch, steps, objects = build(case, args.camvid, size, batch_size, dtypes, device)
+    print(f'\n(built {name}; timing {len(steps)} steps x {args.repeats + 1 + args.memory})',
+          flush=True)
     for key, step in steps.items():  # warm-up: oneDNN primitives, Adam state, autocast paths
         seconds(step, batch, device)
     times = {key: [] for key in steps}
@@ -282,15 +307,15 @@ def run_case(name: str, case: Case, args: argparse.Namespace, dtypes: Sequence[s
              for key, step in steps.items()}
 
     med = {key: statistics.median(values) for key, values in times.items()}
-    print(f'\n### {name}: {case.cascade}, {batch_size} x {size[0]}x{size[1]}, '
-          f'{args.repeats} interleaved repeats\n')
+    print(f'\n### {name}: {case.cascade} (task_float32={objects["task_float32"]}), '
+          f'{batch_size} x {size[0]}x{size[1]}, {args.repeats} interleaved repeats\n')
     head = ' | '.join(f'{d} (s) median (min-max)' for d in dtypes)
     mem_head = ' | '.join(f'peak {d} (MB)' for d in dtypes)
     print(f'| step | {head} | {mem_head} |')
     print('|---' * (1 + 2 * len(dtypes)) + '|')
     for variant in VARIANTS:
-        cells = [_cell(times[variant, d]) for d in dtypes]
-        mems = [_mb(peaks[variant, d]) for d in dtypes]
+        cells = [_cell(times[variant, d]) if (variant, d) in times else '-' for d in dtypes]
+        mems = [_mb(peaks.get((variant, d), 0)) for d in dtypes]
         print(f'| {LABELS[variant]} | {" | ".join(cells)} | {" | ".join(mems)} |')
     inherent = {d: med['stage1', d] + med['task_grad', d] for d in dtypes}
     ratio = {d: med['joint', d] / inherent[d] for d in dtypes}
@@ -303,6 +328,12 @@ def run_case(name: str, case: Case, args: argparse.Namespace, dtypes: Sequence[s
         ('joint / task_train', [f'{med["joint", d] / med["task_train", d]:.2f}' for d in dtypes],
          [_ratio(peaks['joint', d], peaks['task_train', d]) for d in dtypes]),
     ]
+    if ('joint_alt', 'bfloat16') in med:
+        alt = med['joint_alt', 'bfloat16'] / (med['stage1', 'bfloat16'] +
+                                              med['task_grad_alt', 'bfloat16'])
+        rows.append(('joint_alt / (stage1 + task_grad_alt)',
+                     ['' if d == 'float32' else f'{alt:.3f}' for d in dtypes],
+                     ['' for _ in dtypes]))
     if len(dtypes) == 2:
         rows.append(('joint bfloat16 / float32',
                      [f'{med["joint", dtypes[1]] / med["joint", dtypes[0]]:.2f}', ''],
