@@ -219,6 +219,33 @@ def test_loss_under_autocast():
     assert all(p.grad is not None for p in model.denoiser.parameters())
 
 
+@pytest.mark.parametrize('task_float32', [False, True])
+def test_task_float32_under_autocast(task_float32):
+    """task_float32: under bfloat16 autocast the denoiser casts, the frozen task model does not."""
+    model = build(cascade_cfg(SEG_MODEL, task_weight=1.0, task_float32=task_float32)).train()
+    dtypes = {}
+
+    def keep(name):
+        def hook(module, args, output):
+            dtypes.setdefault(name, output.dtype)
+        return hook
+
+    convs = {name: m for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    handles = [m.register_forward_hook(keep(name)) for name, m in convs.items()]
+    data = model.data_preprocessor(seg_batch(), True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(**data, mode='loss')
+    for handle in handles:
+        handle.remove()
+    task_dtype = torch.float32 if task_float32 else torch.bfloat16
+    for name, dtype in dtypes.items():
+        assert dtype == (task_dtype if name.startswith('task_model.') else torch.bfloat16), name
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    assert all(p.grad is not None for p in model.denoiser.parameters())
+    assert all(p.grad is None for p in model.task_model.parameters())
+
+
 def _calibrate_batch_norm(task: nn.Module) -> None:
     """Give a random-init task model outputs that follow its input.
 

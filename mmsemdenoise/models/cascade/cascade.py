@@ -104,6 +104,12 @@ class DenoisingCascade(BaseModel):
         channels_last (bool): Run the denoiser in the channels-last memory format (NHWC). Same
             numbers; ~1.2x faster training of the paper's network on this CPU (oneDNN), and the
             layout tensor cores prefer under AMP. Defaults to True.
+        task_float32 (bool): Under autocast (``AutocastOptimWrapper``, AMP), run the frozen task
+            model's forward and its input-gradient backward in float32 on the denoised image
+            cast to float32; only the denoiser runs in the low precision. The task gradient is
+            then exact but for the rounding of the denoised image, and a small task model
+            (Fast-SCNN) is faster in float32 on a CPU than under bfloat16 (see
+            docs/benchmarks.md). No effect without autocast. Defaults to False.
         data_preprocessor (dict, optional): Defaults to :class:`PixelPreprocessor` (BGR input).
         init_cfg (dict, optional): Initialisation of the cascade. Defaults to None.
     """
@@ -124,6 +130,7 @@ class DenoisingCascade(BaseModel):
                  train_noise_seed: Optional[int] = None,
                  predict_clean: bool = False,
                  channels_last: bool = True,
+                 task_float32: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -153,6 +160,7 @@ class DenoisingCascade(BaseModel):
         self.eval_seed = eval_seed
         self.train_noise_seed = train_noise_seed
         self.predict_clean = predict_clean
+        self.task_float32 = task_float32
 
     # ---------------------------------------------------------------- set-up
     def init_weights(self) -> None:
@@ -261,8 +269,9 @@ class DenoisingCascade(BaseModel):
         denoised = self.denoise(noisy, level)
         task_losses = None
         if self.task_model is not None and self.joint_loss.uses_task:
-            task_losses = self.task_losses(_map(lambda x: x.clamp(0, 1), denoised), clean,
-                                           data_samples)
+            with self._task_precision(clean):
+                task_in = _map(lambda x: self._task_dtype(x).clamp(0, 1), denoised)
+                task_losses = self.task_losses(task_in, clean, data_samples)
         return self.joint_loss(denoised, clean, task_losses)
 
     def predict(self, inputs: Images, data_samples: Optional[list] = None) -> list:
@@ -341,6 +350,16 @@ class DenoisingCascade(BaseModel):
         return distillation_loss(student, teacher, self.distill_temperature)
 
     # ------------------------------------------------------------- helpers
+    def _task_precision(self, like: Images) -> contextlib.AbstractContextManager:
+        """With ``task_float32``: autocast switched off for the task model."""
+        if not self.task_float32:
+            return contextlib.nullcontext()
+        ref = like if isinstance(like, torch.Tensor) else like[0]
+        return torch.autocast(ref.device.type, enabled=False)
+
+    def _task_dtype(self, images: torch.Tensor) -> torch.Tensor:
+        return images.float() if self.task_float32 else images
+
     def _task_batch(self, images: Images, data_samples: Optional[list], training: bool) -> dict:
         """Hand images in [0, 1] RGB to the task model's own data preprocessor."""
         return to_task_batch(self.task_model.data_preprocessor, self.data_preprocessor, images,
