@@ -282,9 +282,8 @@ class RobustnessTestLoop(TestLoop):
     @torch.no_grad()
     def _run_batch(self, runs: List[tuple], noises: dict, data_batch) -> List[list]:
         """The outputs of every run on one batch (what ``test_step`` would give each)."""
-        model = self.runner.model
-        with autocast(enabled=self.fp16):
-            data = model.data_preprocessor(data_batch, False)
+        with autocast(enabled=self.fp16):  # the cascade's: a DDP wrapper has no preprocessor
+            data = self.cascade.data_preprocessor(data_batch, False)
         inputs, samples = data['inputs'], data.get('data_samples')
         if isinstance(inputs, list):  # sizes differ: one image at a time
             per_image = [self._run_images(runs, noises, img[None],
