@@ -1,18 +1,22 @@
 """Time the stage-1 training loader alone: decoding the file for every patch vs decoding once.
 
 Builds the real stage-1 train dataloader (``Runner.build_dataloader`` on the config's
-``train_dataloader``: BSD400, InfiniteSampler, crop 64 + flip + rot90 + PackInputs) twice:
+``train_dataloader``: BSD400, InfiniteSampler, crop 64 + flip + rot90 + PackInputs) four ways:
 
-* ``file``: ``CleanImageFolder`` + mmcv's ``LoadImageFromFile``: one JPEG decode per patch;
+* ``file``: ``CleanImageFolder`` + mmcv's ``LoadImageFromFile``, mmengine's default
+  ``pseudo_collate`` (a list of N tensors): one JPEG decode per patch (the configs before);
+* ``file+stack``: the same with ``default_collate`` (one (N, 3, H, W) tensor per batch);
 * ``cache``: ``CleanImageFolder(cache_images=True)`` + ``LoadImageFromCache(copy=False)``: each
   image decoded once when the dataset is built, every patch cut from the in-memory copy;
+* ``cache+stack``: the cache with ``default_collate`` (configs/_base_/datasets/bsd400_denoise.py);
 
 and prints, in markdown: patches/s with each number of workers (medians of interleaved repeats),
-the build time and cache size, the time one process spends per patch in each transform, whether
-both loaders give the same first batch for the same seed (they must), and the loop's wait for
+the build time and cache size, the time one process spends per patch in each step, whether
+all loaders give the same first batch for the same seed (they must), and the loop's wait for
 data (``data_time``) next to a step: an emulated GPU step (the main process sleeps for the step
-time measured on an H100, 0.027 s per batch of 64, docs/results.md) and the real stage-1 step
-(``model.train_step`` of the config's model and optimizer) on this CPU::
+time measured on an H100, 0.027 s per batch of 64, docs/results.md; a real GPU step also keeps
+the main process busy launching kernels) and the real stage-1 step (``model.train_step`` of the
+config's model and optimizer wrapper) on this CPU::
 
     OMP_NUM_THREADS=1 python benchmarks/loader.py [--config configs/denoise/three-scale_bsd400_sigma25_cpu-1h.py]
         [--data-root data/denoise] [--batch 16] [--workers 0 1 4] [--batches 40] [--repeats 3]
@@ -31,7 +35,6 @@ from typing import Dict, Iterator, List, Sequence
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -41,10 +44,12 @@ import mmsemdenoise  # noqa: F401 (registers datasets, transforms and models)
 from mmsemdenoise.engine.autocast_optim_wrapper import cpu_has_native_bfloat16
 from mmsemdenoise.registry import MODELS
 
-#: The loaders compared: the first transform and the dataset's ``cache_images``.
+#: The loaders compared: the first transform, the dataset's ``cache_images``, the collate_fn.
 VARIANTS = {
-    'file': (dict(type='LoadImageFromFile'), False),
-    'cache': (dict(type='LoadImageFromCache', copy=False), True),
+    'file': (dict(type='LoadImageFromFile'), False, 'pseudo_collate'),
+    'file+stack': (dict(type='LoadImageFromFile'), False, 'default_collate'),
+    'cache': (dict(type='LoadImageFromCache', copy=False), True, 'pseudo_collate'),
+    'cache+stack': (dict(type='LoadImageFromCache', copy=False), True, 'default_collate'),
 }
 #: Batches a DataLoader prefetches per worker (PyTorch's default ``prefetch_factor``).
 PREFETCH = 2
@@ -57,7 +62,7 @@ def loader_cfg(cfg: Config, variant: str, batch: int, workers: int, data_root: s
     if dataset.get('type') != 'CleanImageFolder':
         raise ValueError(f'benchmarks/loader.py: the train dataset must be a CleanImageFolder, '
                          f'got {dataset.get("type")!r}')
-    first, cache = VARIANTS[variant]
+    first, cache, collate = VARIANTS[variant]
     if not dataset['pipeline'] or 'LoadImage' not in dataset['pipeline'][0]['type']:
         raise ValueError('benchmarks/loader.py: the train pipeline must start with a loader, '
                          f'got {dataset["pipeline"][:1]}')
@@ -65,7 +70,8 @@ def loader_cfg(cfg: Config, variant: str, batch: int, workers: int, data_root: s
     dataset['cache_images'] = cache
     if data_root:
         dataset['data_root'] = data_root
-    loader.update(batch_size=batch, num_workers=workers, persistent_workers=workers > 0)
+    loader.update(batch_size=batch, num_workers=workers, persistent_workers=workers > 0,
+                  collate_fn=dict(type=collate))
     return loader
 
 
@@ -83,17 +89,28 @@ def drain(iterator: Iterator, workers: int) -> None:
         next(iterator)
 
 
+def settle(workers: int, seconds_per_batch: float) -> None:
+    """Wait while the workers refill their prefetch queue, so that they do not compete with
+    the next loader timed (idle persistent workers cost nothing)."""
+    if workers:
+        time.sleep(1.5 * PREFETCH * workers * seconds_per_batch + 0.05)
+
+
 def patches_per_s(iterator: Iterator, workers: int, batches: int, batch: int) -> float:
     """Patches per second over ``batches`` batches, after draining the prefetched ones."""
     drain(iterator, workers)
     start = time.perf_counter()
     for _ in range(batches):
         next(iterator)
-    return batches * batch / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    settle(workers, seconds / batches)
+    return batches * batch / seconds
 
 
-def waits_for_data(iterator: Iterator, workers: int, steps: int, step) -> Dict[str, float]:
-    """Mean ``data_time`` (the wait in ``next``) and step time of a loop calling ``step(batch)``."""
+def waits_for_data(iterator: Iterator, workers: int, steps: int, step,
+                   seconds_per_batch: float = 0.0) -> Dict[str, float]:
+    """Mean ``data_time`` (the wait in ``next``) and step time of a loop calling ``step(batch)``;
+    then :func:`settle` for a loader that makes a batch in ``seconds_per_batch``."""
     drain(iterator, workers)
     data_times, step_times = [], []
     for _ in range(steps):
@@ -103,13 +120,15 @@ def waits_for_data(iterator: Iterator, workers: int, steps: int, step) -> Dict[s
         step(data)
         data_times.append(ready - start)
         step_times.append(time.perf_counter() - ready)
+    settle(workers, seconds_per_batch)
     return dict(data_time=statistics.mean(data_times), step=statistics.mean(step_times))
 
 
-def profile(dataset, samples: int) -> Dict[str, float]:
+def profile(loader, samples: int) -> Dict[str, float]:
     """Microseconds per sample in ``get_data_info``, each transform and the collate (one process)."""
+    dataset = loader.dataset
     transforms = dataset.pipeline.transforms
-    names = ['get_data_info'] + [type(t).__name__ for t in transforms] + ['pseudo_collate']
+    names = ['get_data_info'] + [type(t).__name__ for t in transforms] + ['collate_fn']
     totals = dict.fromkeys(names, 0.0)
     rng = np.random.default_rng(0)
     packed = []
@@ -124,21 +143,20 @@ def profile(dataset, samples: int) -> Dict[str, float]:
         packed.append(results)
     start = time.perf_counter()
     for i in range(0, len(packed), 16):
-        pseudo_collate(packed[i:i + 16])
-    totals['pseudo_collate'] += time.perf_counter() - start
+        loader.collate_fn(packed[i:i + 16])
+    totals['collate_fn'] += time.perf_counter() - start
     return {name: 1e6 * total / samples for name, total in totals.items()}
 
 
 def same_first_batch(cfg: Config, batch: int, data_root: str) -> bool:
-    """Whether both loaders (no workers, same seeds) give the same first batch, pixel for pixel."""
+    """Whether all loaders (no workers, same seeds) give the same first batch, pixel for pixel."""
     batches = []
     for variant in VARIANTS:
         _, iterator, _ = build(cfg, variant, batch, 0, data_root)
         np.random.seed(0)  # the pipeline's crops and flips (no workers: the global stream)
-        batches.append(next(iterator))
-    return all(
-        torch.equal(a, b) and a.data_ptr() != b.data_ptr()
-        for a, b in zip(batches[0]['inputs'], batches[1]['inputs']))
+        inputs = next(iterator)['inputs']
+        batches.append(inputs if isinstance(inputs, torch.Tensor) else torch.stack(inputs))
+    return all(torch.equal(batches[0], other) for other in batches[1:])
 
 
 def cpu_name() -> str:
@@ -203,7 +221,7 @@ def main(argv: Sequence[str] = None) -> None:
 
     print('## Loader alone: patches/s\n')
     print(f'| loader | workers | patches/s (median) | min-max | ms per batch of {args.batch} | '
-          'cache / file |')
+          'vs file |')
     print('|---|---|---|---|---|---|')
     for workers in workers_list:
         for variant in VARIANTS:
@@ -212,22 +230,22 @@ def main(argv: Sequence[str] = None) -> None:
             print(f'| {variant} | {workers} | {median_range(values)} | '
                   f'{1e3 * args.batch / statistics.median(values):.1f} | {ratio:.1f}x |')
 
-    dataset = loaders['cache', workers_list[0]].dataset
     print('\n## Building the dataset\n')
     print('| loader | build (s) | images | decoded images held (MiB) |\n|---|---|---|---|')
     for variant in VARIANTS:
-        held = dataset.cache.nbytes / 2**20 if variant == 'cache' else 0
+        dataset = loaders[variant, workers_list[0]].dataset
+        held = dataset.cache.nbytes / 2**20 if dataset.cache is not None else 0
         print(f'| {variant} | {build_s[variant]:.2f} | {len(dataset)} | {held:.1f} |')
 
     same = same_first_batch(cfg, args.batch, args.data_root)
-    print(f'\nFirst batch of both loaders (no workers, same seed) equal pixel for pixel: '
+    print(f'\nFirst batch of every loader (no workers, same seed) equal pixel for pixel: '
           f'{"yes" if same else "NO"}')
 
     if args.profile:
-        costs = {variant: profile(loaders[variant, workers_list[0]].dataset, args.profile)
+        costs = {variant: profile(loaders[variant, workers_list[0]], args.profile)
                  for variant in VARIANTS}
         print(f'\n## Per patch in one process (us, mean of {args.profile} samples)\n')
-        print('| step | file | cache |\n|---|---|---|')
+        print('| step | ' + ' | '.join(VARIANTS) + ' |\n' + '|---' * (len(VARIANTS) + 1) + '|')
         names = list(dict.fromkeys(n for c in costs.values() for n in c))
         for name in names:
             print('| ' + name + ' | ' + ' | '.join(
@@ -250,8 +268,9 @@ def main(argv: Sequence[str] = None) -> None:
         step = lambda data: model.train_step(data, optim_wrapper)  # noqa: E731
         step(next(iterators['cache', max_workers]))  # warm-up
         for variant in VARIANTS:
+            seconds = args.batch / statistics.median(rates[variant, max_workers])
             waited = waits_for_data(iterators[variant, max_workers], max_workers,
-                                    args.cpu_steps, step)
+                                    args.cpu_steps, step, seconds)
             rows.append((f'{cfg.model.denoiser.type} train_step on this CPU', args.batch,
                          variant, max_workers, waited))
     if rows:

@@ -229,7 +229,7 @@ class CleanImageFolder(VerifiedFilesMixin, BaseDataset):
         self.data_list = data_list
         if self.serialize_data:
             self.data_bytes, self.data_address = self._serialize_data()
-        print_log(f'{name}: cached {len(data_list)} images of {self.img_dir!r} '
+        print_log(f'{name}: cached {len(offsets)} images of {self.img_dir!r} '
                   f'({cache.nbytes / 2**20:.1f} MiB uint8) in {time.perf_counter() - start:.1f} s',
                   logger='current')
 

@@ -297,9 +297,11 @@ def test_stage1_configs_train_from_the_cache(repo_root: Path) -> None:
     dataset_cfg = cfg.train_dataloader.dataset
     assert dataset_cfg.cache_images is True
     assert dataset_cfg.pipeline[0] == dict(type='LoadImageFromCache', copy=False)
+    assert cfg.train_dataloader.collate_fn == dict(type='default_collate')
     dataset_cfg.data_root = str(repo_root / dataset_cfg.data_root)
     with DefaultScope.overwrite_default_scope('mmsemdenoise'):
         loader = Runner.build_dataloader(cfg.train_dataloader.to_dict(), seed=0)
     assert loader.dataset.num_decoded == len(loader.dataset) == 15
     batch = next(iter(loader))
-    assert torch.stack(batch['inputs']).shape == (16, 3, 64, 64)
+    assert batch['inputs'].shape == (16, 3, 64, 64) and batch['inputs'].dtype == torch.uint8
+    assert len(batch['data_samples']) == 16

@@ -25,6 +25,11 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
+    # one (N, 3, 64, 64) uint8 tensor per batch instead of mmengine's default list of N: a
+    # worker hands the main process one shared-memory tensor, not N (2x patches/s with 1 or 4
+    # workers, benchmarks/loader.py); PixelPreprocessor takes either. A pipeline that keeps
+    # whole images of different sizes needs collate_fn=dict(type='pseudo_collate')
+    collate_fn=dict(type='default_collate'),
     dataset=dict(type='CleanImageFolder', data_root=data_root,
                  data_prefix=dict(img_path='BSD400'), pipeline=train_pipeline,
                  cache_images=True))
