@@ -18,8 +18,9 @@ time measured on an H100, 0.027 s per batch of 64, docs/results.md; a real GPU s
 the main process busy launching kernels) and the real stage-1 step (``model.train_step`` of the
 config's model and optimizer wrapper) on this CPU::
 
-    OMP_NUM_THREADS=1 python benchmarks/loader.py [--config configs/denoise/three-scale_bsd400_sigma25_cpu-1h.py]
-        [--data-root data/denoise] [--batch 16] [--workers 0 1 4] [--batches 40] [--repeats 3]
+    OMP_NUM_THREADS=1 python benchmarks/loader.py
+        [--config configs/denoise/three-scale_bsd400_sigma25_cpu-1h.py] [--data-root data/denoise]
+        [--batch 16] [--workers 0 1 4] [--batches 40] [--repeats 3]
         [--gpu-step 0.027] [--gpu-batch 64] [--gpu-steps 20] [--cpu-steps 3] [--profile 400]
 
 Figures in docs/benchmarks.md.
@@ -125,7 +126,7 @@ def waits_for_data(iterator: Iterator, workers: int, steps: int, step,
 
 
 def profile(loader, samples: int) -> Dict[str, float]:
-    """Microseconds per sample in ``get_data_info``, each transform and the collate (one process)."""
+    """Microseconds per sample in ``get_data_info``, each transform and the collate_fn."""
     dataset = loader.dataset
     transforms = dataset.pipeline.transforms
     names = ['get_data_info'] + [type(t).__name__ for t in transforms] + ['collate_fn']
@@ -157,6 +158,21 @@ def same_first_batch(cfg: Config, batch: int, data_root: str) -> bool:
         inputs = next(iterator)['inputs']
         batches.append(inputs if isinstance(inputs, torch.Tensor) else torch.stack(inputs))
     return all(torch.equal(batches[0], other) for other in batches[1:])
+
+
+def private_mib(iterator: Iterator) -> List[int]:
+    """Private dirty memory (MiB) of each worker of a DataLoader iterator (Linux; [] elsewhere):
+    what a worker copied of the pages it shares with the main process."""
+    sizes = []
+    for worker in getattr(iterator, '_workers', []):
+        try:
+            with open(f'/proc/{worker.pid}/smaps_rollup') as smaps:
+                kib = next(int(line.split()[1]) for line in smaps
+                           if line.startswith('Private_Dirty:'))
+        except (OSError, StopIteration):
+            return []
+        sizes.append(kib // 1024)
+    return sizes
 
 
 def cpu_name() -> str:
@@ -236,6 +252,11 @@ def main(argv: Sequence[str] = None) -> None:
         dataset = loaders[variant, workers_list[0]].dataset
         held = dataset.cache.nbytes / 2**20 if dataset.cache is not None else 0
         print(f'| {variant} | {build_s[variant]:.2f} | {len(dataset)} | {held:.1f} |')
+
+    private = private_mib(iterators['cache+stack', max_workers])
+    if private:
+        print(f'\nPrivate memory of each cache+stack worker after the timing: {private} MiB '
+              '(the cache stays shared copy-on-write when this is far below its size)')
 
     same = same_first_batch(cfg, args.batch, args.data_root)
     print(f'\nFirst batch of every loader (no workers, same seed) equal pixel for pixel: '

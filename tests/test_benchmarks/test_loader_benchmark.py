@@ -24,7 +24,8 @@ def test_loader_benchmark_on_a_tiny_folder(tmp_path: Path, repo_root: Path,
         img = cv2.GaussianBlur(rng.integers(0, 256, (321, 481, 3), dtype=np.uint8), (5, 5), 2)
         assert cv2.imwrite(str(folder / f'{i}.jpg'), img)
     script = runpy.run_path(str(repo_root / 'benchmarks' / 'loader.py'), run_name='loader')
-    script['main'](['--config', str(repo_root / 'configs/denoise/three-scale_bsd400_sigma25_cpu-1h.py'),
+    config = repo_root / 'configs/denoise/three-scale_bsd400_sigma25_cpu-1h.py'
+    script['main'](['--config', str(config),
                     '--data-root', str(tmp_path), '--batch', '4', '--workers', '0', '2',
                     '--batches', '4', '--repeats', '2', '--gpu-step', '0.01', '--gpu-batch', '8',
                     '--gpu-steps', '3', '--cpu-steps', '1', '--profile', '24'])
@@ -45,6 +46,9 @@ def test_loader_benchmark_on_a_tiny_folder(tmp_path: Path, repo_root: Path,
     assert float(built['file'][3]) == float(built['file+stack'][3]) == 0
 
     assert 'equal pixel for pixel: yes' in out
+    private = re.search(r'Private memory of each cache\+stack worker after the timing: '
+                        r'\[(.*)\]', out)
+    assert private and len(private.group(1).split(',')) == 2
 
     costs = {row[0]: row[1:] for row in _table(out, 'Per patch in one process')}
     assert costs['LoadImageFromFile'][2:] == ['-', '-'] == costs['LoadImageFromCache'][:2]
