@@ -123,3 +123,53 @@ def test_recommended_pipeline_is_deterministic_given_a_seed(image_folder: Path) 
 
     assert torch.equal(run(3), run(3))
     assert not torch.equal(run(3), run(4))
+
+
+def test_rot90_copies_a_read_only_input_even_for_k0() -> None:
+    img = _image(4, 4)
+    img.flags.writeable = False
+    for k in range(4):
+        out = RandomRot90(k=k)(dict(img=img))['img']
+        assert out.flags.writeable and out.flags.c_contiguous
+        assert not np.shares_memory(out, img)
+        np.testing.assert_array_equal(out, np.rot90(img, k))
+    writable = _image(4, 4)
+    assert np.shares_memory(RandomRot90(k=0)(dict(img=writable))['img'], writable)  # no copy
+
+
+def _cached(img: np.ndarray) -> dict:
+    view = img.copy()
+    view.flags.writeable = False
+    return dict(cached_img=view, img_path='unused.png')
+
+
+def test_load_from_cache_sets_what_load_from_file_sets() -> None:
+    from mmsemdenoise.datasets import LoadImageFromCache
+    img = _image(5, 7)
+    results = LoadImageFromCache()(_cached(img))
+    assert 'cached_img' not in results
+    np.testing.assert_array_equal(results['img'], img)
+    assert results['img'].flags.writeable  # copy=True
+    assert results['img_shape'] == results['ori_shape'] == (5, 7)
+    source = _cached(img)
+    shared = LoadImageFromCache(copy=False)(dict(source))['img']
+    assert shared is source['cached_img'] and not shared.flags.writeable
+    as_float = LoadImageFromCache(to_float32=True)(_cached(img))['img']
+    assert as_float.dtype == np.float32 and np.array_equal(as_float, img.astype(np.float32))
+    assert TRANSFORMS.get('LoadImageFromCache') is LoadImageFromCache
+    assert 'copy=False' in repr(LoadImageFromCache(copy=False))
+
+
+def test_load_from_cache_without_the_cache(tmp_path: Path) -> None:
+    from mmsemdenoise.datasets import LoadImageFromCache
+    path = tmp_path / 'a.png'
+    assert cv2.imwrite(str(path), _image(6, 4))
+    with pytest.raises(KeyError, match='cache_images=True'):
+        LoadImageFromCache(missing='error')(dict(img_path=str(path)))
+    results = LoadImageFromCache()(dict(img_path=str(path)))  # decodes, as LoadImageFromFile
+    np.testing.assert_array_equal(results['img'], cv2.imread(str(path)))
+    assert results['ori_shape'] == (6, 4)
+    with pytest.raises(ValueError, match='missing must be one of'):
+        LoadImageFromCache(missing='skip')
+    with pytest.raises(ValueError, match=r'must be uint8 \(H, W, 3\)'):
+        LoadImageFromCache()(dict(cached_img=np.zeros((4, 4), np.float32), img_path='x.png'))

@@ -4,8 +4,12 @@
 data_root = 'data/denoise'
 patch_size = 64
 meta_keys = ('img_path', 'img_id', 'ori_shape', 'img_shape')
+# Training decodes each image once: CleanImageFolder(cache_images=True) keeps BSD400 decoded in
+# memory (185 MB, shared copy-on-write with the forked workers) and LoadImageFromCache takes a
+# read-only view of it (copy=False: the crop is a view, RandomRot90 copies the patch).
+# benchmarks/loader.py measures it against LoadImageFromFile (decode per patch; docs/benchmarks.md).
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromCache', copy=False),
     dict(type='mmpretrain.RandomCrop', crop_size=patch_size, pad_if_needed=True,
          padding_mode='reflect'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -21,8 +25,14 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
+    # one (N, 3, 64, 64) uint8 tensor per batch instead of mmengine's default list of N: a
+    # worker hands the main process one shared-memory tensor, not N (2x patches/s with 1 or 4
+    # workers, benchmarks/loader.py); PixelPreprocessor takes either. A pipeline that keeps
+    # whole images of different sizes needs collate_fn=dict(type='pseudo_collate')
+    collate_fn=dict(type='default_collate'),
     dataset=dict(type='CleanImageFolder', data_root=data_root,
-                 data_prefix=dict(img_path='BSD400'), pipeline=train_pipeline))
+                 data_prefix=dict(img_path='BSD400'), pipeline=train_pipeline,
+                 cache_images=True))
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
