@@ -12,6 +12,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import get
 from mmengine.logging import print_log
+from PIL import Image
 
 from mmsemdenoise.registry import DATASETS
 from .verify import BadFilesError, VerifiedFilesMixin, format_bad_files
@@ -80,12 +81,18 @@ class CleanImageFolder(VerifiedFilesMixin, BaseDataset):
             each DDP process holds its own. With ``lazy_init=True`` the cache is built at the
             first access (mmengine's samplers ask for the length when built, in the main
             process). Defaults to False.
+        cache_max_gib (float): The largest cache ``cache_images`` may build, in GiB of
+            decoded pixels (estimated from the image headers before anything is decoded):
+            a folder above it raises a ValueError instead of filling the memory. Defaults to
+            16.
 
     Raises:
         FileNotFoundError: If the folder does not exist or holds no file with one of
             ``extensions`` (raised when the folder is listed).
         BadFilesError: If images cannot be read (``on_bad_file='error'``), or none can;
             with ``cache_images``, also if one passes the check but does not decode.
+        ValueError: With ``cache_images``, if the decoded images would exceed
+            ``cache_max_gib``.
     """
 
     def __init__(self,
@@ -102,9 +109,11 @@ class CleanImageFolder(VerifiedFilesMixin, BaseDataset):
                  max_refetch: int = 1000,
                  verify: str = 'auto',
                  on_bad_file: str = 'error',
-                 cache_images: bool = False) -> None:
+                 cache_images: bool = False,
+                 cache_max_gib: float = 16.0) -> None:
         self._init_verification(verify, on_bad_file)
         self.cache_images = bool(cache_images)
+        self.cache_max_gib = float(cache_max_gib)
         #: The decoded images, one after another (uint8, flat); None without ``cache_images``.
         self.cache: Optional[np.ndarray] = None
         #: Files decoded into :attr:`cache` by this object (in the process that built it).
@@ -183,6 +192,7 @@ class CleanImageFolder(VerifiedFilesMixin, BaseDataset):
         name = type(self).__name__
         num = len(self)
         infos = [self.get_data_info(i) for i in range(num)]
+        self._check_cache_size([info['img_path'] for info in infos])
 
         def decode(path: str) -> Tuple[Optional[np.ndarray], Optional[str]]:
             # LoadImageFromFile's defaults: bytes via mmengine.fileio, cv2, 'color' -> BGR
@@ -232,6 +242,26 @@ class CleanImageFolder(VerifiedFilesMixin, BaseDataset):
         print_log(f'{name}: cached {len(offsets)} images of {self.img_dir!r} '
                   f'({cache.nbytes / 2**20:.1f} MiB uint8) in {time.perf_counter() - start:.1f} s',
                   logger='current')
+
+    def _check_cache_size(self, paths: List[str]) -> None:
+        """Refuse, before decoding anything, a cache above ``cache_max_gib``: the decoded
+        size (H * W * 3 bytes each) read from the headers of the local files."""
+        total = 0
+        for path in paths:
+            if not osp.isfile(path):  # another file backend: no header without reading it
+                continue
+            try:
+                with Image.open(path) as img:
+                    width, height = img.size
+            except Exception:  # noqa: BLE001 (the decode step names the file)
+                continue
+            total += width * height * 3
+        if total > self.cache_max_gib * 2**30:
+            raise ValueError(
+                f'{type(self).__name__}: cache_images=True would hold {total / 2**30:.2f} GiB '
+                f'of decoded images of {self.img_dir!r} ({len(paths)} files) in memory, above '
+                f'cache_max_gib={self.cache_max_gib:g}; pass cache_images=False (decode the '
+                f'file for every sample) or a larger cache_max_gib')
 
     def get_data_info(self, idx: int) -> dict:
         """The data info of sample ``idx``; with the cache also ``cached_img``.

@@ -305,3 +305,16 @@ def test_stage1_configs_train_from_the_cache(repo_root: Path) -> None:
     batch = next(iter(loader))
     assert batch['inputs'].shape == (16, 3, 64, 64) and batch['inputs'].dtype == torch.uint8
     assert len(batch['data_samples']) == 16
+
+
+def test_cache_above_its_limit_is_refused_before_decoding(photos: Path) -> None:
+    """The headers give the decoded size (H x W x 3 bytes; the grey image too): at that limit
+    the cache builds, one byte below it the dataset refuses with the folder and the options."""
+    decoded = (20 * 30 + 33 * 17 + 16 * 16 + 25 * 40 + 18 * 22) * 3
+    pipeline = [dict(type='LoadImageFromCache')]
+    cached = _folder(photos, pipeline, cache_images=True, cache_max_gib=decoded / 2**30)
+    assert cached.cache.nbytes == decoded
+    with pytest.raises(ValueError, match=r"cache_images=True would hold .* GiB of decoded "
+                       rf"images of '{photos}' \(5 files\).*cache_images=False.*cache_max_gib"):
+        _folder(photos, pipeline, cache_images=True, cache_max_gib=(decoded - 1) / 2**30)
+    assert len(_folder(photos, pipeline, cache_max_gib=0)) == 5  # no cache: no limit
