@@ -1,37 +1,36 @@
 """The cascade with REAL tiny mmseg and mmpretrain models: frozen task, joint loss, label-free."""
 import copy
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
-from mmengine.config import ConfigDict
+from mmengine.config import Config, ConfigDict
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
 from mmsemdenoise.registry import MODELS
 
-SIZE = 32
-SEG_MODEL = dict(
-    type='EncoderDecoder', _scope_='mmseg',
-    data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True, size=(SIZE, SIZE)),
-    backbone=dict(type='MobileNetV2', widen_factor=0.25, strides=(1, 2, 2, 1, 1, 1, 1),
-                  dilations=(1, 1, 1, 2, 2, 4, 4), out_indices=(1, 2, 4, 6),
-                  norm_cfg=dict(type='BN')),
-    decode_head=dict(type='FCNHead', in_channels=80, channels=16, num_convs=1, num_classes=3,
-                     in_index=3, norm_cfg=dict(type='BN')),
-    auxiliary_head=dict(type='FCNHead', in_channels=24, channels=8, num_convs=1, num_classes=3,
-                        in_index=2, norm_cfg=dict(type='BN'),
-                        loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4)),
-    test_cfg=dict(mode='whole'))
-CLS_MODEL = dict(
-    type='ImageClassifier', _scope_='mmpretrain',
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], to_rgb=True),
-    backbone=dict(type='MobileNetV2', widen_factor=0.25),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=5, in_channels=1280))
+TINY_MODELS = Path(__file__).resolve().parents[1] / 'configs'
+SIZE = 32  # the tiny models' input side
+
+
+def tiny_model(name: str) -> dict:
+    """``model`` of a ``tests/configs`` file with its scope and its data preprocessor inside
+    (the ``tiny_task`` fixture's, needed here at collection time for ``parametrize``)."""
+    cfg = Config.fromfile(str(TINY_MODELS / name))
+    model = dict(cfg.model.to_dict(), _scope_=cfg.default_scope)
+    if 'data_preprocessor' not in model:  # mmpretrain: at the top level, without a type
+        model['data_preprocessor'] = dict(cfg.data_preprocessor, type='ClsDataPreprocessor')
+    return model
+
+
+# the segmentor with an auxiliary head: its loss must enter the joint loss too
+SEG_MODEL = dict(tiny_model('tiny_segmentor.py'), auxiliary_head=dict(
+    type='FCNHead', in_channels=24, channels=8, num_convs=1, num_classes=3, in_index=2,
+    norm_cfg=dict(type='BN'), loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4)))
+CLS_MODEL = tiny_model('tiny_classifier.py')
 DENOISER = dict(type='ThreeScaleDenoiser', base_channels=8)
 
 
