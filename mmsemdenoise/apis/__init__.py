@@ -4,11 +4,12 @@ data preprocessor."""
 from .denoise_files import DenoiseReport, denoise_files, list_images
 from .export import deployment_config, export_cascade
 from .image_io import Photo, read_photo, write_photo
-from .inference import (DEFAULT_DENOISER, denoise_array, denoise_image, load_denoiser,
-                        resolve_config, tiled_apply)
+from .inference import (DEFAULT_DENOISER, denoise_array, denoise_image, fuse_batch_norms,
+                        load_denoiser, resolve_config, tiled_apply)
 
 __all__ = [
     'DEFAULT_DENOISER', 'DenoiseReport', 'Photo', 'denoise_array', 'denoise_files',
-    'denoise_image', 'deployment_config', 'export_cascade', 'list_images', 'load_denoiser',
+    'denoise_image', 'deployment_config', 'export_cascade', 'fuse_batch_norms', 'list_images',
+    'load_denoiser',
     'read_photo', 'resolve_config', 'tiled_apply', 'write_photo'
 ]

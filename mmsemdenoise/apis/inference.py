@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import fuse_conv_bn as fold_conv_bn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -33,7 +34,8 @@ def resolve_config(config: str) -> str:
 
 def load_denoiser(config: Union[str, Config, None],
                   checkpoint: Optional[str] = None,
-                  device: Union[str, torch.device] = 'cpu') -> nn.Module:
+                  device: Union[str, torch.device] = 'cpu',
+                  fuse_conv_bn: bool = False) -> nn.Module:
     """Build ``model.denoiser`` of a config and load its weights, in eval mode.
 
     Args:
@@ -46,6 +48,9 @@ def load_denoiser(config: Union[str, Config, None],
             work dir, or a shipped name (``mmsemdenoise://three-scale_blind_bsd400``); loaded
             strictly. None keeps the config's initialisation. Defaults to None.
         device (str | torch.device): Where to put the network. Defaults to 'cpu'.
+        fuse_conv_bn (bool): Fold each batch norm into the convolution before it
+            (:func:`fuse_batch_norms`): the same outputs up to float rounding, faster; for
+            inference only. Defaults to False.
 
     Returns:
         nn.Module: The denoiser, ``forward(noisy (N,3,H,W) in [0,1], noise_level (N,) or None)``.
@@ -76,7 +81,35 @@ def load_denoiser(config: Union[str, Config, None],
     denoiser = MODELS.build(denoiser_cfg)
     if checkpoint is not None:
         load_weights(denoiser, checkpoint, prefix='denoiser.', name='denoiser')
-    return denoiser.to(device).eval()
+    denoiser = denoiser.to(device).eval()
+    return fuse_batch_norms(denoiser) if fuse_conv_bn else denoiser
+
+
+def fuse_batch_norms(denoiser: nn.Module) -> nn.Module:
+    """Fold every eval-mode batch norm into the convolution in front of it, in place.
+
+    ``BN(conv(x)) = conv'(x)`` with ``w' = w * g / sqrt(var + eps)`` per output channel and
+    ``b' = (b - mean) * g / sqrt(var + eps) + beta`` (mmcv's ``fuse_conv_bn``; the batch norms
+    become ``nn.Identity``). The outputs stay equal up to float rounding (~1e-7 in float32) and
+    inference gets faster (one pass over each feature map less; docs/benchmarks.md). The result
+    is for inference only: it no longer trains like the original, and its state dict lacks the
+    batch-norm keys of the config's model. Works for the denoisers built from
+    :mod:`mmsemdenoise.models.denoisers` (each batch norm directly follows its convolution).
+
+    Args:
+        denoiser (nn.Module): A denoiser in eval mode.
+
+    Returns:
+        nn.Module: ``denoiser`` itself, folded.
+
+    Raises:
+        ValueError: If ``denoiser`` is in training mode (its batch norms normalise with batch
+            statistics there, which no fixed convolution reproduces).
+    """
+    if denoiser.training:
+        raise ValueError(f'fuse_batch_norms: {type(denoiser).__name__} is in training mode; '
+                         'folding batch norms is for inference, call .eval() first')
+    return fold_conv_bn(denoiser)
 
 
 def _tile_spans(size: int, tile: int, overlap: int, align: int) -> List[Tuple[int, int]]:

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmsemdenoise.apis import denoise_image, load_denoiser, resolve_config, tiled_apply
+from mmsemdenoise.apis import (denoise_image, fuse_batch_norms, load_denoiser, resolve_config,
+                               tiled_apply)
 from mmsemdenoise.models.denoisers import DnCNN
 from mmsemdenoise.utils import shipped_config
 
@@ -95,3 +96,28 @@ def test_shipped_names_stand_for_config_and_weights(tmp_path):
         load_denoiser(None, str(tmp_path / 'model.pth'))
     with pytest.raises(FileNotFoundError, match='config file not found: nope.py'):
         load_denoiser('nope.py')
+
+
+def test_folded_batch_norms_give_the_trained_outputs():
+    name = 'mmsemdenoise://three-scale_blind_bsd400'
+    plain, folded = load_denoiser(name), load_denoiser(name, fuse_conv_bn=True)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules()) == 12
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    noisy = torch.rand(2, 3, 37, 45, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        diff = (folded(noisy) - plain(noisy)).abs().max().item()
+    assert diff < 1e-5
+    # a DnCNN with batch norms whose statistics are far from the identity
+    torch.manual_seed(0)
+    dncnn = DnCNN(num_layers=5, bn=True)
+    for m in dncnn.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.1, 4), m.weight.data.normal_()
+    dncnn.eval()
+    with torch.no_grad():
+        before = dncnn(noisy)
+        after = fuse_batch_norms(dncnn)(noisy)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in dncnn.modules())
+    assert torch.allclose(after, before, atol=1e-5) and before.abs().max() > 0.1
+    with pytest.raises(ValueError, match='DnCNN is in training mode.*call .eval'):
+        fuse_batch_norms(DnCNN(num_layers=3, bn=True))

@@ -86,3 +86,17 @@ def test_usage_errors_are_named(tmp_path):
         code, _ = _main(*args)
         assert isinstance(code, str) and message in code, (args, code)
     assert not (tmp_path / 'out').exists()
+
+
+def test_folded_batch_norms_write_the_outputs_of_the_trained_network(tmp_path):
+    src = tmp_path / 'in'
+    src.mkdir()
+    cv2.imwrite(str(src / 'cat.png'), cv2.imread(str(PHOTO))[:64, :80])
+    outputs = {}
+    for flag in ([], ['--no-fuse-conv-bn']):
+        out = tmp_path / ('unfused' if flag else 'fused')
+        proc = _run(str(src), str(out), '--add-noise', '25', *flag)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        outputs[out.name] = cv2.imread(str(out / 'cat.png')).astype(int)
+    diff = np.abs(outputs['fused'] - outputs['unfused'])
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.99  # float rounding flips a rare pixel
