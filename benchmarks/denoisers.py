@@ -12,15 +12,18 @@ megapixels/s) as ``quality_speed.png`` under ``--out``::
     OMP_NUM_THREADS=1 python benchmarks/denoisers.py [--sizes 256 512 1024] [--repeats 3]
         [--methods three-scale dncnn ffdnet nlm cbm3d] [--modes fp32 channels-last bf16]
         [--classical-sizes 256] [--bf16-sizes ...] [--compile] [--psnr-images 68]
-        [--no-memory] [--tile-size 1024]
+        [--no-memory] [--tile-size 1024] [--no-fuse-conv-bn]
         [--out work_dirs/benchmarks/denoisers]
 
 Modes (CPU): ``fp32``; ``channels-last`` (fp32, model and input in channels-last); ``bf16``
 (``torch.autocast('cpu', bfloat16)`` + channels-last). ``--compile`` adds ``compile-fp32`` and
-``compile-bf16`` (``torch.compile`` of the model). With CUDA, ``cuda-fp32`` and ``cuda-bf16`` rows
+``compile-bf16`` (``torch.compile`` of the model, inductor ``freezing`` on: weights become
+constants, prepacked for oneDNN, as for inference). With CUDA, ``cuda-fp32`` and ``cuda-bf16`` rows
 are added (the device is named). Weights do not matter for speed: the nets are built from the
 registry with their official architectures (DnCNN: 20-layer colour, FFDNet: colour, 12 x 96,
-batch norm folded as in the released weights), batch 1. NLM and CBM3D (``ClassicalDenoiser``)
+batch norm folded as in the released weights), batch 1; the paper's net has its batch norms
+folded into the convolutions as ``tools/denoise.py`` runs it (``fuse_batch_norms``;
+``--no-fuse-conv-bn``: as trained). NLM and CBM3D (``ClassicalDenoiser``)
 run on the CPU in float64 numpy, once per image, in the ``fp32`` rows only and by default only at
 256^2 (CBM3D takes seconds per image); they are skipped with the reason when their package is
 missing. On a CPU without native bfloat16 (``torch.ops.mkldnn._is_mkldnn_bf16_supported()``
@@ -36,6 +39,7 @@ their trained weights (table ``PSNR_CBSD68_SIGMA25``, source named); classical m
 such a figure (NLM) are measured here on the first ``--psnr-images`` CBSD68 photos.
 """
 import argparse
+import contextlib
 import copy
 import json
 import math
@@ -45,14 +49,15 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch import nn
 
 import mmsemdenoise  # noqa: F401 (registers the denoisers)
 from mmsemdenoise.apis.denoise_files import DEFAULT_OVERLAP, DEFAULT_TILE
-from mmsemdenoise.apis.inference import _tile_spans, tiled_apply
+from mmsemdenoise.apis.inference import (_tile_spans, default_tile_batch, fuse_batch_norms,
+                                         tiled_apply)
 from mmsemdenoise.models.denoisers.classical import METHODS as CLASSICAL_METHODS
 from mmsemdenoise.registry import MODELS
 
@@ -125,10 +130,12 @@ def mode_settings(mode: str) -> Tuple[str, Optional[torch.dtype], bool, bool]:
 class Runner:
     """One (method, mode): a timed forward on a prepared input of each size."""
 
-    def __init__(self, method: str, mode: str) -> None:
+    def __init__(self, method: str, mode: str, fuse_bn: bool = True) -> None:
         self.method, self.mode = method, mode
         self.device, self.dtype, self.channels_last, compiled = mode_settings(mode)
         model = MODELS.build(METHODS[method]).eval()
+        if fuse_bn and method not in CLASSICAL:
+            fuse_batch_norms(model)
         self.needs_sigma = method == 'ffdnet' or method in CLASSICAL
         if method not in CLASSICAL:
             model = model.to(self.device)
@@ -137,6 +144,9 @@ class Runner:
         self.model = model
         # one graph per size: inductor's dynamic-shape path fails on the 3-scale net's padding
         # (torch 2.13: ValueRangeError in pow_by_natural at the second size)
+        if compiled:  # inference graphs: weights folded in as constants, prepacked for oneDNN
+            import torch._inductor.config as inductor_config
+            inductor_config.freezing = True
         self.fn = torch.compile(model, dynamic=False) if compiled else model
         self.inputs: Dict[int, tuple] = {}
 
@@ -150,9 +160,15 @@ class Runner:
 
     def forward(self, size: int) -> torch.Tensor:
         x, sigma = self.inputs[size]
+        with self.context():
+            return self.fn(x, sigma)
+
+    @contextlib.contextmanager
+    def context(self) -> Iterator[None]:
+        """No gradients, and autocast to the mode's dtype (off for float32 modes)."""
         with torch.no_grad(), torch.autocast(self.device, dtype=self.dtype or torch.bfloat16,
                                              enabled=self.dtype is not None):
-            return self.fn(x, sigma)
+            yield
 
     def time(self, size: int) -> float:
         sync()
@@ -266,45 +282,50 @@ def fit_loglog(xs: List[float], ys: List[float]) -> Tuple[float, float]:
     return slope, per
 
 
-def tiling_benchmark(size: int, repeats: int) -> None:
-    """Whole image vs tiles (default tile and overlap of tools/denoise.py), batched and one by
-    one, for the paper's net in fp32."""
-    runner = Runner('three-scale', 'fp32')
+def tiling_benchmark(size: int, repeats: int, mode: str, fuse_bn: bool) -> None:
+    """Whole image vs tiles (default tile and overlap of tools/denoise.py), one and four per
+    call, for the paper's net in ``mode`` (fp32 or bf16); the aim is checked on the default
+    batch of this device (``default_tile_batch``)."""
+    runner = Runner('three-scale', mode, fuse_bn)
     runner.prepare(size)
     x, _ = runner.inputs[size]
     model = runner.model
+    default = default_tile_batch(x.device)
+    label = {n: f'tiles {DEFAULT_TILE}/{DEFAULT_OVERLAP}, {n} per call'
+             + (' (default here)' if n == default else '') for n in (1, 4)}
     variants = {
         'whole image': lambda: model(x),
-        f'tiles {DEFAULT_TILE}/{DEFAULT_OVERLAP}, batched (4)': lambda: tiled_apply(
-            model, x, DEFAULT_TILE, DEFAULT_OVERLAP),
-        f'tiles {DEFAULT_TILE}/{DEFAULT_OVERLAP}, one by one': lambda: tiled_apply(
-            model, x, DEFAULT_TILE, DEFAULT_OVERLAP, batch_size=1),
+        label[1]: lambda: tiled_apply(model, x, DEFAULT_TILE, DEFAULT_OVERLAP, batch_size=1),
+        label[4]: lambda: tiled_apply(model, x, DEFAULT_TILE, DEFAULT_OVERLAP, batch_size=4),
     }
     times: Dict[str, List[float]] = {k: [] for k in variants}
     outputs = {}
-    with torch.no_grad():
+    with runner.context():
         for name, fn in variants.items():  # warm-up, and the outputs compared
-            outputs[name] = fn()
+            outputs[name] = fn().float()
         for _ in range(repeats):
             for name, fn in variants.items():
                 times[name].append(timed(fn))
     rows = _tile_spans(size, DEFAULT_TILE, DEFAULT_OVERLAP, 8)
     area = sum((b - a) for a, b in rows)**2 / size**2
     whole = statistics.median(times['whole image'])
-    print(f'\n### Tiled vs whole-image inference: three-scale, fp32, {size}^2 '
+    print(f'\n### Tiled vs whole-image inference: three-scale, {mode}, {size}^2 '
           f'({len(rows)}x{len(rows)} tiles of {rows[0][1]}^2, {area:.2f}x the pixels)\n')
-    print('| variant | median (s) | overhead vs whole | max abs diff vs whole |\n|---|---|---|---|')
+    print('| variant | median (s) | megapixels/s | overhead vs whole | max abs diff vs whole |\n'
+          '|---|---|---|---|---|')
     ref = outputs['whole image']
     for name, values in times.items():
         t = statistics.median(values)
         diff = (outputs[name] - ref).abs().max().item()
-        print(f'| {name} | {t:.3f} | {100 * (t / whole - 1):+.1f} % | {diff:.2e} |')
-    name = f'tiles {DEFAULT_TILE}/{DEFAULT_OVERLAP}, batched (4)'
+        print(f'| {name} | {t:.3f} | {size * size / 1e6 / t:.3f} | {100 * (t / whole - 1):+.1f} % '
+              f'| {diff:.2e} |')
+    name = label[default]
     over = statistics.median(times[name]) / whole - 1
     diff = (outputs[name] - ref).abs().max().item()
     print(f'\nAim overhead <= 10 %: {"met" if over <= 0.10 else "MISSED"} ({100 * over:+.1f} %; '
           f'the tiles alone cover {area:.2f}x the pixels at overlap {DEFAULT_OVERLAP}). '
-          f'Aim output within 1e-3: {"met" if diff <= 1e-3 else "MISSED"} ({diff:.2e}).')
+          f'Aim output within 1e-3: {"met" if diff <= 1e-3 else "MISSED"} ({diff:.2e}'
+          + (', bfloat16 rounds each tile differently)' if mode == 'bf16' else ').'))
 
 
 def main() -> None:
@@ -329,6 +350,9 @@ def main() -> None:
     parser.add_argument('--tile-size', type=int, default=None,
                         help='image side of the tiling table (default: the largest size; '
                         '0: skip)')
+    parser.add_argument('--no-fuse-conv-bn', dest='fuse_bn', action='store_false',
+                        help="keep the paper's net's batch norms (default: folded, as "
+                        'tools/denoise.py runs it)')
     parser.add_argument('--out', default='work_dirs/benchmarks/denoisers')
     parser.add_argument('--_memory-child', nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -367,7 +391,8 @@ def main() -> None:
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     print(f'# Denoiser inference benchmark\n\nCPU: {cpu_name}, {torch.get_num_threads()} '
           f'thread(s); GPU: {gpu or "none"}; torch {torch.__version__}; batch 1; medians of '
-          f'{args.repeats} interleaved repeats after one warm-up.')
+          f'{args.repeats} interleaved repeats after one warm-up; the paper\'s net with its batch '
+          f'norms {"folded into the convolutions" if args.fuse_bn else "as trained (not folded)"}.')
     print(f'Native CPU bfloat16 (mkldnn): {native}.' + (
         '' if native else ' bfloat16 is EMULATED on this CPU (no AVX512-BF16/AMX): the bf16 '
         'rows are several times slower than fp32 and say nothing about a CPU with native '
@@ -375,7 +400,7 @@ def main() -> None:
     if any(m in methods for m in CLASSICAL):
         print(f'NLM / CBM3D: CPU, float64 numpy, at {args.classical_sizes} only, fp32 rows.')
 
-    runners = {(m, mode): Runner(m, mode) for m in methods for mode in modes
+    runners = {(m, mode): Runner(m, mode, args.fuse_bn) for m in methods for mode in modes
                if sizes_of(m, mode)}
     limits = {mode: limit_fns(mode) for mode in modes if not mode.startswith('compile')}
     times: Dict[tuple, List[float]] = {}
@@ -497,18 +522,19 @@ def main() -> None:
 
     tile_size = sizes[-1] if args.tile_size is None else args.tile_size
     if tile_size and 'three-scale' in methods:
-        tiling_benchmark(tile_size, args.repeats)
+        for mode in ('fp32', 'bf16') if native else ('fp32',):
+            tiling_benchmark(tile_size, args.repeats, mode, args.fuse_bn)
 
     if args.profile and 'three-scale' in methods:
-        profile_net('bf16' if native else 'fp32', sizes[-1])
+        profile_net('bf16' if native else 'fp32', sizes[-1], args.fuse_bn)
 
     plot_quality_speed(methods, med, sizes, args)
 
 
-def profile_net(mode: str, size: int) -> None:
+def profile_net(mode: str, size: int, fuse_bn: bool) -> None:
     """Where the paper's net spends its time: torch.profiler's top operators, one forward."""
     from torch.profiler import ProfilerActivity, profile
-    runner = Runner('three-scale', mode)
+    runner = Runner('three-scale', mode, fuse_bn)
     runner.prepare(size)
     runner.forward(size)  # warm-up
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:

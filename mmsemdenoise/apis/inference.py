@@ -143,11 +143,21 @@ def _edge_weights(length: int, low_shared: bool, high_shared: bool, overlap: int
     return weight
 
 
+def default_tile_batch(device: Union[str, torch.device]) -> int:
+    """Tiles per network call by default: 1 on a CPU, 4 elsewhere.
+
+    On a CPU one tile at a time keeps a tile's feature maps in the caches: batches of 4 tiles of
+    384^2 ran 8-27 % slower than tiles one by one on two CPUs (docs/benchmarks.md, tiled
+    inference); a GPU needs the batch to fill its cores.
+    """
+    return 1 if torch.device(device).type == 'cpu' else 4
+
+
 def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor],
                 image: torch.Tensor,
                 tile: Optional[int] = None,
                 overlap: int = 32,
-                batch_size: int = 4,
+                batch_size: Optional[int] = None,
                 align: int = 8) -> torch.Tensor:
     """Apply a size-preserving image-to-image function to overlapping tiles and blend them.
 
@@ -155,7 +165,8 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor],
     neighbours sharing at least ``overlap`` pixels, as small as that allows, and start at
     multiples of ``align`` pixels, so that a network that downsamples (by up to ``align``) sees
     each tile on the whole image's pixel grid. Tiles of one size (all but the last row and
-    column) go to ``fn`` ``batch_size`` at a time, stacked in one batch. On a side shared with another tile, a tile's
+    column) go to ``fn`` ``batch_size`` at a time, stacked in one batch. On a side shared with
+    another tile, a tile's
     outer ``overlap // 4`` pixels are discarded (weight 0; a network sees its padding there
     instead of the image) and the next ``overlap // 2`` are cross-faded linearly with the
     neighbour, so there are no seams; weights are normalised to sum to 1. A network whose
@@ -170,8 +181,9 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor],
             on the whole image. Defaults to None.
         overlap (int): Pixels shared by neighbouring tiles at least, ``0 <= overlap < tile``.
             Defaults to 32.
-        batch_size (int): Tiles (of each of the N images) per call of ``fn``, >= 1. Defaults
-            to 4.
+        batch_size (int, optional): Tiles (of each of the N images) per call of ``fn``, >= 1.
+            None: :func:`default_tile_batch` of the image's device (1 on a CPU, 4 on a GPU).
+            Defaults to None.
         align (int): Tile starts are multiples of this, >= 1; 8 suits networks that
             downsample up to 8x (the three-scale net: 4x). Defaults to 8.
 
@@ -183,6 +195,7 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor],
         return fn(image)
     if not 0 <= overlap < tile:
         raise ValueError(f'tiling: need 0 <= overlap < tile, got overlap={overlap}, tile={tile}')
+    batch_size = default_tile_batch(image.device) if batch_size is None else batch_size
     if batch_size < 1 or align < 1:
         raise ValueError(f'tiling: need batch_size >= 1 and align >= 1, got batch_size='
                          f'{batch_size}, align={align}')

@@ -49,6 +49,8 @@ def test_batched_tiles_equal_tiles_one_by_one_and_tiles_are_balanced():
     with torch.no_grad():
         batched = tiled_apply(fn, image, tile=40, overlap=8, batch_size=4)
         calls_batched, shapes[:] = list(shapes), []
+        default = tiled_apply(fn, image, tile=40, overlap=8)  # on a CPU: one tile per call
+        calls_default, shapes[:] = list(shapes), []
         single = tiled_apply(fn, image, tile=40, overlap=8, batch_size=1)
         whole = net(image)
     # fewest tiles of <= 40 px sharing >= 8 px, starts at multiples of 8: rows 0-40, 32-72,
@@ -56,6 +58,7 @@ def test_batched_tiles_equal_tiles_one_by_one_and_tiles_are_balanced():
     assert sorted(set(shapes)) == [(2, 3, 36, 27), (2, 3, 36, 32), (2, 3, 40, 27),
                                    (2, 3, 40, 32)]
     assert sorted(s[0] for s in calls_batched) == [2, 4, 4, 8]  # 4, 2, 2, 1 tiles x 2 images
+    assert [s[0] for s in calls_default] == [2] * 9 and torch.equal(default, single)
     assert torch.allclose(batched, single, atol=1e-6)
     assert (batched - whole).abs().max() > 1e-4  # the tiles are blended, not the whole image
 

@@ -41,7 +41,7 @@ def test_benchmark_prints_rows_and_the_counted_dncnn_macs(tmp_path):
     done = subprocess.run(
         [sys.executable, str(SCRIPT), '--sizes', '32', '--repeats', '1', '--methods',
          'three-scale', 'dncnn', '--modes', 'fp32', 'channels-last', '--no-memory',
-         '--tile-size', '0', '--out', str(tmp_path)],
+         '--tile-size', '40', '--out', str(tmp_path)],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {tuple(c.strip() for c in line.strip('|').split('|')[:3])
@@ -53,4 +53,7 @@ def test_benchmark_prints_rows_and_the_counted_dncnn_macs(tmp_path):
     assert dncnn.split('|')[3].strip() == f'{DNCNN_MACS_PER_PIXEL:,}'  # 667,008
     assert '| fp32 | 32^2 |' in done.stdout and 'DnCNN / three-scale' in done.stdout
     assert 'Native CPU bfloat16' in done.stdout
+    assert "the paper's net with its batch norms folded into the convolutions" in done.stdout
+    assert 'Tiled vs whole-image inference: three-scale, fp32, 40^2' in done.stdout
+    assert 'Aim output within 1e-3: met' in done.stdout
     assert (tmp_path / 'quality_speed.png').stat().st_size > 1000
