@@ -23,7 +23,8 @@ are added (the device is named). Weights do not matter for speed: the nets are b
 registry with their official architectures (DnCNN: 20-layer colour, FFDNet: colour, 12 x 96,
 batch norm folded as in the released weights), batch 1; the paper's net has its batch norms
 folded into the convolutions as ``tools/denoise.py`` runs it (``fuse_batch_norms``;
-``--no-fuse-conv-bn``: as trained). NLM and CBM3D (``ClassicalDenoiser``)
+``--no-fuse-conv-bn``: as trained), and ``three-scale-bn`` is the same net as trained, in the
+same loop (what folding buys). NLM and CBM3D (``ClassicalDenoiser``)
 run on the CPU in float64 numpy, once per image, in the ``fp32`` rows only and by default only at
 256^2 (CBM3D takes seconds per image); they are skipped with the reason when their package is
 missing. On a CPU without native bfloat16 (``torch.ops.mkldnn._is_mkldnn_bf16_supported()``
@@ -64,12 +65,15 @@ from mmsemdenoise.registry import MODELS
 #: Benchmark name -> denoiser config (official architectures; weights are random).
 METHODS: Dict[str, dict] = {
     'three-scale': dict(type='ThreeScaleDenoiser'),
+    'three-scale-bn': dict(type='ThreeScaleDenoiser'),  # batch norms kept, as trained
     'dncnn': dict(type='DnCNN', in_channels=3, channels=64, num_layers=20, bn=False),
     'ffdnet': dict(type='FFDNet', in_channels=3, channels=96, num_layers=12, bn=False),
     'nlm': dict(type='ClassicalDenoiser', method='nlm'),
     'cbm3d': dict(type='ClassicalDenoiser', method='bm3d'),
 }
 CLASSICAL = ('nlm', 'cbm3d')
+#: Built as trained: their batch norms are never folded.
+KEEP_BN = ('three-scale-bn',)
 #: PSNR (dB) on CBSD68 at sigma 25 measured in this repo with trained weights, and where.
 PSNR_CBSD68_SIGMA25: Dict[str, Tuple[float, str]] = {
     'three-scale': (30.79, 'configs/denoise/metafile.yml, shipped three-scale_blind_bsd400 '
@@ -134,7 +138,7 @@ class Runner:
         self.method, self.mode = method, mode
         self.device, self.dtype, self.channels_last, compiled = mode_settings(mode)
         model = MODELS.build(METHODS[method]).eval()
-        if fuse_bn and method not in CLASSICAL:
+        if fuse_bn and method not in CLASSICAL + KEEP_BN:
             fuse_batch_norms(model)
         self.needs_sigma = method == 'ffdnet' or method in CLASSICAL
         if method not in CLASSICAL:
@@ -484,6 +488,12 @@ def main() -> None:
             if m == 'three-scale' and ('dncnn', mode, s) in med:
                 r = med[('dncnn', mode, s)] / t
                 print(f'| {mode} | {s}^2 | {r:.2f}x | {"met" if r >= 2.5 else "MISSED"} |')
+    if 'three-scale' in methods and 'three-scale-bn' in methods:
+        print('\n### Folding the batch norms (same loop; time as trained / time folded)\n')
+        print('| mode | size | three-scale-bn / three-scale |\n|---|---|---|')
+        for (m, mode, s), t in med.items():
+            if m == 'three-scale' and ('three-scale-bn', mode, s) in med:
+                print(f'| {mode} | {s}^2 | {med[("three-scale-bn", mode, s)] / t:.2f}x |')
     if 'three-scale' in methods:
         bf = [(mode, s, t) for (m, mode, s), t in med.items()
               if m == 'three-scale' and mode == 'bf16']

@@ -40,7 +40,7 @@ def test_benchmark_prints_rows_and_the_counted_dncnn_macs(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO))
     done = subprocess.run(
         [sys.executable, str(SCRIPT), '--sizes', '32', '--repeats', '1', '--methods',
-         'three-scale', 'dncnn', '--modes', 'fp32', 'channels-last', '--no-memory',
+         'three-scale', 'three-scale-bn', 'dncnn', '--modes', 'fp32', 'channels-last', '--no-memory',
          '--tile-size', '40', '--out', str(tmp_path)],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -55,5 +55,6 @@ def test_benchmark_prints_rows_and_the_counted_dncnn_macs(tmp_path):
     assert 'Native CPU bfloat16' in done.stdout
     assert "the paper's net with its batch norms folded into the convolutions" in done.stdout
     assert 'Tiled vs whole-image inference: three-scale, fp32, 40^2' in done.stdout
+    assert '| fp32 | 32^2 |' in done.stdout.split('Folding the batch norms')[1]
     assert 'Aim output within 1e-3: met' in done.stdout
     assert (tmp_path / 'quality_speed.png').stat().st_size > 1000
