@@ -18,8 +18,8 @@ megapixels/s) as ``quality_speed.png`` under ``--out``::
 Modes (CPU): ``fp32``; ``channels-last`` (fp32, model and input in channels-last); ``bf16``
 (``torch.autocast('cpu', bfloat16)`` + channels-last). ``--compile`` adds ``compile-fp32`` and
 ``compile-bf16`` (``torch.compile`` of the model, inductor ``freezing`` on: weights become
-constants, prepacked for oneDNN, as for inference). With CUDA, ``cuda-fp32`` and ``cuda-bf16`` rows
-are added (the device is named). Weights do not matter for speed: the nets are built from the
+constants, prepacked for oneDNN, as for inference). With CUDA, ``cuda-fp32`` and ``cuda-bf16``
+rows are added (the device is named). Weights do not matter for speed: the nets are built from the
 registry with their official architectures (DnCNN: 20-layer colour, FFDNet: colour, 12 x 96,
 batch norm folded as in the released weights), batch 1; the paper's net has its batch norms
 folded into the convolutions as ``tools/denoise.py`` runs it (``fuse_batch_norms``;

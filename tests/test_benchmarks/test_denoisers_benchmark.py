@@ -40,8 +40,8 @@ def test_benchmark_prints_rows_and_the_counted_dncnn_macs(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO))
     done = subprocess.run(
         [sys.executable, str(SCRIPT), '--sizes', '32', '--repeats', '1', '--methods',
-         'three-scale', 'three-scale-bn', 'dncnn', '--modes', 'fp32', 'channels-last', '--no-memory',
-         '--tile-size', '40', '--out', str(tmp_path)],
+         'three-scale', 'three-scale-bn', 'dncnn', '--modes', 'fp32', 'channels-last',
+         '--no-memory', '--tile-size', '40', '--out', str(tmp_path)],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {tuple(c.strip() for c in line.strip('|').split('|')[:3])
