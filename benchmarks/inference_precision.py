@@ -13,7 +13,6 @@ bfloat16 inference: <= 0.01) and the largest pixel difference::
 """
 import argparse
 import copy
-import math
 import os.path as osp
 from typing import Dict, List
 
@@ -22,14 +21,14 @@ import torch
 from PIL import Image
 
 from mmsemdenoise.apis import fuse_batch_norms, list_images, load_denoiser
+from mmsemdenoise.evaluation.functional import psnr
 
 WAYS = ('fp32 folded', 'bf16', 'bf16 folded')
 
 
-def psnr(denoised: torch.Tensor, clean: torch.Tensor) -> float:
-    """PSNR (dB) of (1, 3, H, W) images in [0, 1], the prediction clamped."""
-    mse = ((denoised.float().clamp(0, 1) - clean)**2).mean().item()
-    return 10 * math.log10(1 / mse)
+def clamped_psnr(denoised: torch.Tensor, clean: torch.Tensor) -> float:
+    """PSNR (dB) of one (1, 3, H, W) image in [0, 1], the prediction clamped to [0, 1]."""
+    return psnr(denoised.float().clamp(0, 1), clean, max_val=1.0).item()
 
 
 def main() -> None:
@@ -62,12 +61,12 @@ def main() -> None:
             noisy = clean + sigma / 255 * torch.randn(clean.shape, generator=gen)
             with torch.no_grad():
                 ref_out = plain(noisy)
-                ref = psnr(ref_out, clean)
+                ref = clamped_psnr(ref_out, clean)
                 reference.append(ref)
                 for way, (model, bf16) in models.items():
                     with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
                         out = model(noisy).float()
-                    diffs[way].append(psnr(out, clean) - ref)
+                    diffs[way].append(clamped_psnr(out, clean) - ref)
                     pixels[way] = max(pixels[way], (out - ref_out).abs().max().item())
         for way in WAYS:
             print(f'| {sigma:g} | {way} | {np.mean(reference):.4f} | {np.mean(diffs[way]):+.4f} | '

@@ -10,6 +10,5 @@ from .inference import (DEFAULT_DENOISER, denoise_array, denoise_image, fuse_bat
 __all__ = [
     'DEFAULT_DENOISER', 'DenoiseReport', 'Photo', 'denoise_array', 'denoise_files',
     'denoise_image', 'deployment_config', 'export_cascade', 'fuse_batch_norms', 'list_images',
-    'load_denoiser',
-    'read_photo', 'resolve_config', 'tiled_apply', 'write_photo'
+    'load_denoiser', 'read_photo', 'resolve_config', 'tiled_apply', 'write_photo'
 ]

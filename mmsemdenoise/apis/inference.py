@@ -96,8 +96,8 @@ def fuse_batch_norms(denoiser: nn.Module) -> nn.Module:
     batch-norm keys of the config's model. Meant for float32: under bfloat16 autocast the folded
     weights carry the batch norms' scales into the rounding, and PSNR moves ~5x more than with
     bfloat16 alone (-0.010 vs -0.002 dB at sigma 0; benchmarks/inference_precision.py). Works
-    for the denoisers built from
-    :mod:`mmsemdenoise.models.denoisers` (each batch norm directly follows its convolution).
+    for the denoisers of :mod:`mmsemdenoise.models.denoisers` (each batch norm directly follows
+    its convolution).
 
     Args:
         denoiser (nn.Module): A denoiser in eval mode.
