@@ -27,7 +27,7 @@ class DenoiseVisualizationHook(Hook):
         noisy | denoised | clean [| predicted mask | labels]     (segmentation)
         noisy | denoised | clean, predicted class under it        (classification)
 
-    is written with ``runner.visualizer.add_image(name, grid, step=runner.iter)``: to every
+    is written with ``runner.visualizer.add_image(name, grid, step=iteration)``: to every
     configured backend, e.g. ``<work_dir>/<timestamp>/vis_data/vis_image/<name>_<iter>.png``
     (``LocalVisBackend``) or the event file of ``TensorboardVisBackend``. The cascade's test
     noise is seeded per image (from its id and ``eval_seed``), so every validation shows the same
@@ -57,6 +57,7 @@ class DenoiseVisualizationHook(Hook):
         self.num_images = num_images
         self.name = name
         self._active: Optional[bool] = None
+        self._trained_iters = 0
 
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         """Write the grid of this validation (main process only)."""
@@ -66,7 +67,21 @@ class DenoiseVisualizationHook(Hook):
         if examples:
             metainfo = dict(getattr(runner.val_loop.dataloader.dataset, 'metainfo', {}) or {})
             runner.visualizer.add_image(self.name, tile_grid(examples, metainfo),
-                                        step=runner.iter)
+                                        step=self.training_iteration)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Remember how many training iterations have run (mmengine's loops count an iteration
+        after its hooks, so this one is ``runner.iter + 1``)."""
+        self._trained_iters = runner.iter + 1
+
+    @property
+    def training_iteration(self) -> int:
+        """The training iteration this validation follows: 0 in a validation- or test-only run.
+
+        Never ``runner.iter`` outside training: that property builds the train loop, i.e. the
+        training dataset, which a ``Runner.val()`` on a machine without the training data does not
+        have (it failed there with ``FileNotFoundError`` for BSD400)."""
+        return self._trained_iters
 
     @torch.no_grad()
     def examples(self, runner) -> List[Example]:
