@@ -1,6 +1,7 @@
-# The README demo, stage 2 (label-free): the stage-1 denoiser (demo/three-scale_demo-data_stage1)
-# in front of the frozen ImageNet EfficientNet-Lite0, trained with L = MSE + lambda * KL(clean
-# prediction || prediction on the denoised image) on the unlabelled demo_data/train photos.
+# The README demo, stage 2 (label-free): the shipped blind denoiser (mmsemdenoise://
+# three-scale_blind_bsd400) in front of the frozen ImageNet EfficientNet-Lite0, trained with
+# L = MSE + lambda * KL(clean prediction || prediction on the denoised image) on the unlabelled
+# demo_data/train photos, Gaussian sigma ~ U[0, 60] per photo (the sweep's range).
 # Validation on demo_data/val (13 labelled photos): top-1/top-5, agreement of the top-1 with the
 # clean image's (CleanAgreement: needs no label), PSNR/SSIM of the denoised input.
 # tools/demo.py sets the two checkpoints and points data_root at the installed package's copy.
@@ -8,14 +9,15 @@ _base_ = ['../cascade/efficientnet-lite0_denoise-labelfree_check.py']
 
 data_root = 'mmsemdenoise/demo_data'
 model = dict(
-    denoiser_checkpoint='work_dirs/demo/stage1',
+    denoiser_checkpoint='mmsemdenoise://three-scale_blind_bsd400',
     task_checkpoint='work_dirs/demo/efficientnet-lite0_in1k.pth',
+    noise=dict(sigma=(0, 60)),
     predict_clean=True)
 train_dataloader = dict(dataset=dict(data_root=data_root, data_prefix=dict(img_path='train')))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 optim_wrapper = dict(type='AutocastOptimWrapper')
-train_cfg = dict(max_iters=150)
+train_cfg = dict(max_iters=60)
 val_evaluator = [dict(type='mmpretrain.Accuracy', topk=(1, 5)),
                  dict(type='mmsemdenoise.CleanAgreement'), *_base_.denoise_metrics]
 test_evaluator = val_evaluator

@@ -79,7 +79,8 @@ class RobustnessTestLoop(TestLoop):
         num_examples (int): Images per example grid. Defaults to 3.
         example_severities (Sequence[int]): Severities that get example grids. Defaults to (3,).
         out_dir (str, optional): Report folder. Defaults to ``<log_dir>/robustness``.
-        progress (bool): A progress bar over the runs (main process). Defaults to False.
+        progress (bool): A progress bar (main process): over the batches of the single pass,
+            or over the runs. Defaults to False.
         fp16 (bool): Run the model under autocast. Defaults to False.
         single_pass (bool): One pass over the dataloader for every run (see the module); False:
             one test epoch per run (slower; for checking). Defaults to True.
@@ -202,7 +203,9 @@ class RobustnessTestLoop(TestLoop):
         show = self.progress and is_main_process()
         if show:
             from tqdm import tqdm
-            bar = tqdm(total=len(runs), desc='robustness', unit='run')
+            # one pass: the bar advances per batch (it stood at 0 until the whole pass ended)
+            bar = tqdm(total=len(self.dataloader) if self.single_pass else len(runs),
+                       desc='robustness', unit='batch' if self.single_pass else 'run')
         if self.single_pass:
             results = self._evaluate_all(runs, bar if show else None)
         else:
@@ -262,6 +265,8 @@ class RobustnessTestLoop(TestLoop):
             evaluated += len(outputs[0])
             self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
                                   outputs=outputs[-1])
+            if bar is not None:
+                bar.update()
         counts = all_gather_object(evaluated)
         results = []
         for (name, family, level, _), evaluator, kept in zip(runs, evaluators, examples):
@@ -274,9 +279,6 @@ class RobustnessTestLoop(TestLoop):
             if self._wants_examples(family, level):
                 kept = _gather_examples(kept, self.num_examples)
             results.append((name, family, level, scalars(metrics), kept))
-            if bar is not None:
-                bar.set_postfix(variant=name, noise=f'{family} {level}')
-                bar.update()
         return results
 
     @torch.no_grad()
