@@ -143,3 +143,18 @@ def test_the_sweep_takes_a_shipped_name():
         assert parse_variant(f'blind={checkpoint}') == ('blind', checkpoint, None)
     with pytest.raises(FileNotFoundError, match="variant 'x': checkpoint file not found: nope"):
         parse_variant('x=nope')
+
+
+def test_readme_model_zoo_snippet_runs(shared_data, monkeypatch, capsys):
+    """The README's "Model zoo" Python block, as written, from the checkout."""
+    shared_data('weights/CDnCNN_B_color_blind.mat')
+    readme = (REPO / 'README.md').read_text()
+    section = readme.split('### Model zoo: every model by name', 1)[1].split('\n## ', 1)[0]
+    code = section.split('```python\n', 1)[1].split('```', 1)[0]
+    monkeypatch.chdir(REPO)
+    namespace: dict = {}
+    exec(compile(code, 'README.md (Model zoo)', 'exec'), namespace)
+    assert "['cdncnn-b_3rdparty_cbsd432', 'cdncnn-sigma15_3rdparty_cbsd432'" in \
+        capsys.readouterr().out
+    assert namespace['clean'].shape == (2, 3, 64, 64)
+    assert type(namespace['blind_dncnn']).__name__ == 'DnCNN'
