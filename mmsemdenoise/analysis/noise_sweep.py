@@ -28,6 +28,7 @@ import numpy as np
 from mmengine.config import Config
 
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
+from mmsemdenoise.utils.model_zoo import is_shipped_name
 
 CASCADE_TYPES = ('DenoisingCascade', 'mmsemdenoise.DenoisingCascade')
 RESERVED = ('clean', 'noisy')
@@ -56,7 +57,8 @@ def parse_variant(spec: str) -> Tuple[str, str, Optional[str]]:
     if name in RESERVED:
         raise ValueError(f'--variant name {name!r} is reserved for a built-in variant {RESERVED}')
     for kind, path in (('checkpoint', checkpoint), ('config', config)):
-        if path and '://' not in path and '::' not in path and not osp.isfile(path):
+        if path and '://' not in path and '::' not in path and not osp.isfile(path) \
+                and not is_shipped_name(path):
             raise FileNotFoundError(f'variant {name!r}: {kind} file not found: {path}')
     return name, checkpoint, config or None
 

@@ -35,6 +35,7 @@ from mmsemdenoise.models.cascade import DenoisingCascade
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
 from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 from mmsemdenoise.registry import LOOPS
+from mmsemdenoise.utils.model_zoo import is_shipped_name
 from .skipped_files_hook import SKIPPED_KEY
 
 VariantSpec = Union[str, dict]
@@ -170,7 +171,8 @@ class RobustnessTestLoop(TestLoop):
             spec = dict(checkpoint=spec) if isinstance(spec, str) else dict(spec)
             checkpoint, config = spec.get('checkpoint'), spec.get('config')
             for kind, path in (('checkpoint', checkpoint), ('config', config)):
-                if path and '://' not in path and '::' not in path and not osp.isfile(path):
+                if path and '://' not in path and '::' not in path and not osp.isfile(path) \
+                        and not is_shipped_name(path):
                     raise FileNotFoundError(f'variant {name!r}: {kind} file not found: {path}')
             add(name, load_denoiser(Config.fromfile(config) if config else cfg, checkpoint))
         return denoisers

@@ -147,6 +147,21 @@ def test_loop_rejects_bad_settings(camvid_setup):
             Runner.from_cfg(cfg).test_loop
 
 
+
+@pytest.mark.slow
+def test_a_variant_given_by_shipped_name(camvid_setup, repo_root):
+    """``variants=dict(blind=dict(checkpoint='three-scale_blind_bsd400', config=...))``, the
+    bare shipped name as tools/denoise.py takes it: loaded, not refused as a missing file."""
+    from mmsemdenoise.apis import get_model
+    cfg = camvid_setup['cfg'].copy()
+    cfg.work_dir = str(camvid_setup['tmp'] / 'work_shipped')
+    blind = str(repo_root / 'configs/denoise/three-scale_bsd400_blind_cpu-2h.py')
+    cfg.test_cfg = dict(type='RobustnessTestLoop', sigmas=[25], variants=dict(
+        blind=dict(checkpoint='three-scale_blind_bsd400', config=blind)))
+    loaded = Runner.from_cfg(cfg).test_loop.denoisers['blind']
+    shipped = get_model('three-scale_blind_bsd400').state_dict()
+    assert all(torch.equal(v, shipped[k]) for k, v in loaded.state_dict().items())
+
 def test_report_figures_follow_mmdetection():
     rows = [dict(variant='v', noise='clean', severity=0, m=80.0, psnr=float('inf'))]
     for noise, values in (('gaussian_noise', [70, 60]), ('shot_noise', [50, 40]),

@@ -7,7 +7,9 @@ Usage::
     python tools/model_zoo/publish_weights.py work_dirs/fastscnn_camvid-180x240_cpu \
         fastscnn_camvid-180x240 --keep-prefix ''      # a task model: every key
 
-Then add the model's entry (config, weights name, sha256, results) to its folder's metafile.yml.
+Then add the model's entry (config, weights name, sha256, results) to its folder's metafile.yml,
+count its Parameters and FLOPs (``python tools/model_zoo/check_metafile.py --count``) and
+regenerate the folder README (``python tools/model_zoo/generate_readme.py``).
 """
 import argparse
 import sys

