@@ -6,6 +6,9 @@ know work unchanged.
 import argparse
 import os
 import os.path as osp
+import pickle
+import sys
+from typing import NoReturn
 
 from mmengine.config import Config, DictAction
 
@@ -27,6 +30,24 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         help='job launcher (pytorch: one process per GPU, see tools/dist_train.sh)')
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+#: Errors the tools report as one line (``<tool>: error: <message>``) when they happen before
+#: training or evaluation starts: missing or unreadable files, bad values, refused checkpoints.
+KNOWN_ERRORS = (OSError, KeyError, ValueError, RuntimeError, pickle.UnpicklingError)
+
+
+def add_trust_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--trust-checkpoint`` (see :mod:`mmsemdenoise.utils.checkpoint`)."""
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help='load the given checkpoint even if it holds Python objects outside the allowlist '
+        '(torch.load weights_only=False: unpickling can run code; only for files you trust)')
+
+
+def fail(tool: str, error: BaseException) -> NoReturn:
+    """Exit with status 1 and one line: ``<tool>: error: <message>``."""
+    sys.exit(f'{tool}: error: {error_message(error)}')
 
 
 def error_message(error: BaseException) -> str:

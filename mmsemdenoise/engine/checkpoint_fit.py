@@ -1,0 +1,110 @@
+"""No metric for weights that were not loaded: the checkpoint of an evaluation against the model.
+
+mmengine's ``Runner.test`` loads ``load_from`` with ``strict=False`` and only warns about keys
+that "do not match exactly", and it never calls ``init_weights``, so a cascade's
+``task_checkpoint`` is not loaded: a stage-1 checkpoint (denoiser keys only) is evaluated with a
+randomly initialised task model, and a checkpoint of another architecture with mostly random
+weights, both with exit status 0.
+
+:func:`fit_checkpoint`, called by ``tools/test.py`` after the Runner has built the model and
+before any data is loaded, closes both holes:
+
+* a part of a cascade (``task_model``, ``denoiser``) whose keys the checkpoint lacks gets its
+  weights from the config (``task_checkpoint`` / ``denoiser_checkpoint``), loaded strictly
+  (a missing file is an error naming it);
+* every key of the model that is still missing from the checkpoint, or has another shape there,
+  is named in a :class:`~mmsemdenoise.utils.CheckpointMismatchError` (``strict``, the default)
+  or in a warning (``strict=False``, ``--non-strict``). Keys the model does not have are only
+  logged.
+"""
+import logging
+from typing import Dict, List, Mapping
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from mmsemdenoise.utils.checkpoint import trusting
+from mmsemdenoise.utils.weights import (CheckpointMismatchError, LoadReport, load_weights,
+                                        resolve_checkpoint, state_dict_of)
+
+#: Parts of a cascade and the config argument that holds their own weights.
+PART_CHECKPOINTS = (('task_model', 'task_checkpoint'), ('denoiser', 'denoiser_checkpoint'))
+
+
+def checkpoint_state(checkpoint: str, trust: bool = False) -> Dict[str, torch.Tensor]:
+    """The state dict of a checkpoint (file, work dir, URL or shipped name), read through
+    mmengine's loaders (``weights_only=True`` and the allowlist unless ``trust``)."""
+    checkpoint = resolve_checkpoint(checkpoint)
+    local = checkpoint if '://' not in checkpoint else None
+    with trusting(local, trust):
+        loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
+                                                  logger='silent')
+    return state_dict_of(loaded, checkpoint)
+
+
+def _parts_from_config(model: nn.Module, state: Mapping) -> List[str]:
+    """Load the parts the checkpoint has no key of from the config's checkpoints; their names."""
+    loaded = []
+    for part, argument in PART_CHECKPOINTS:
+        module = getattr(model, part, None)
+        if not isinstance(module, nn.Module) or any(k.startswith(f'{part}.') for k in state):
+            continue
+        source = getattr(model, argument, None)
+        if not source:
+            continue
+        if part == 'task_model' and hasattr(model, 'load_task_weights'):
+            model.load_task_weights()
+        else:
+            load_weights(module, source, prefix=f'{part}.', name=part.replace('_', ' '))
+        print_log(f'the checkpoint has no {part}.* keys: {part} loaded from the config\'s '
+                  f'{argument} {source}', logger='current')
+        loaded.append(part)
+    return loaded
+
+
+def fit_checkpoint(model: nn.Module,
+                   state: Mapping[str, torch.Tensor],
+                   source: str = 'checkpoint',
+                   strict: bool = True) -> LoadReport:
+    """Check that ``state`` (plus the config's part checkpoints) sets every weight of ``model``.
+
+    Args:
+        model (nn.Module): The model to evaluate (unwrapped), as the Runner built it.
+        state (Mapping[str, Tensor]): The checkpoint's state dict (:func:`checkpoint_state`).
+        source (str): The checkpoint's name, for messages. Defaults to 'checkpoint'.
+        strict (bool): Raise when keys stay missing or mis-shaped; else warn. Defaults to True.
+
+    Returns:
+        LoadReport: Keys left missing, unexpected and mis-shaped.
+
+    Raises:
+        CheckpointMismatchError: With ``strict``, naming the keys (and ``--non-strict``).
+        FileNotFoundError: If a part's config checkpoint is needed and does not exist.
+    """
+    from_config = _parts_from_config(model, state)
+    own = model.state_dict()
+    report = LoadReport(
+        missing=sorted(k for k in set(own) - set(state)
+                       if not any(k.startswith(f'{part}.') for part in from_config)),
+        unexpected=sorted(set(state) - set(own)),
+        mismatched=[f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+                    for k in sorted(set(own) & set(state))
+                    if tuple(state[k].shape) != tuple(own[k].shape)])
+    if report.unexpected:
+        print_log(f'{source}: {len(report.unexpected)} keys the model does not have are ignored: '
+                  f'{", ".join(report.unexpected[:8])}', logger='current', level=logging.WARNING)
+    if report.missing or report.mismatched:
+        kept = LoadReport(missing=report.missing, mismatched=report.mismatched)
+        message = (f'checkpoint {source} leaves weights of the {type(model).__name__} unset: '
+                   f'{kept.describe()}')
+        if strict:
+            hint = ''
+            if any(k.startswith('task_model.') for k in report.missing):
+                hint = ' (a cascade: give model.task_checkpoint for the task model)'
+            raise CheckpointMismatchError(f'{message}{hint}; pass --non-strict to evaluate '
+                                          'anyway with these weights as initialised')
+        print_log(f'{message} (--non-strict: evaluated with them as initialised)',
+                  logger='current', level=logging.WARNING)
+    return report
