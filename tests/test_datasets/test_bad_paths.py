@@ -52,3 +52,15 @@ def test_the_pixel_limit_is_an_argument(folder: Path) -> None:
     assert check_image(str(folder / '0.png'), 'header', max_pixels=64)[1] is None
     shape, reason = check_image(str(folder / '0.png'), 'header', max_pixels=63)
     assert shape is None and 'image too large: 0.0 megapixels' in reason
+
+
+def test_camvid_names_a_dangling_frame(tmp_path: Path, make_camvid) -> None:
+    from mmsemdenoise.datasets import CamVidDataset
+    root = make_camvid(tmp_path / 'CamVid', n_train=2, n_val=1)
+    (root / 'train' / 'train_009.png').symlink_to('deleted.png')  # its label map is there
+    (root / 'trainannot' / 'train_009.png').write_bytes(
+        (root / 'trainannot' / 'train_000.png').read_bytes())
+    with pytest.raises(BadFilesError, match=r'1 unreadable file\(s\) in 1 of 3 samples .*\n.*'
+                       r'train/train_009.png: dangling symlink to deleted.png'):
+        CamVidDataset(data_root=str(root), data_prefix=dict(img_path='train',
+                                                            seg_map_path='trainannot'))
