@@ -66,6 +66,7 @@ def main(argv=None) -> dict:
         fit_checkpoint(model, state, checkpoint, strict=not args.non_strict)
     except KNOWN_ERRORS as error:
         fail('test.py', error)
+    del state  # the Runner loads the checkpoint itself
     metrics = runner.test()
     if args.out:
         from mmengine.fileio import dump

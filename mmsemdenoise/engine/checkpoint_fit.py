@@ -18,6 +18,7 @@ before any data is loaded, closes both holes:
   logged.
 """
 import logging
+import zipfile
 from typing import Dict, List, Mapping
 
 import torch
@@ -25,7 +26,7 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from mmsemdenoise.utils.checkpoint import trusting
+from mmsemdenoise.utils.checkpoint import load_checkpoint_file
 from mmsemdenoise.utils.weights import (CheckpointMismatchError, LoadReport, load_weights,
                                         resolve_checkpoint, state_dict_of)
 
@@ -34,13 +35,16 @@ PART_CHECKPOINTS = (('task_model', 'task_checkpoint'), ('denoiser', 'denoiser_ch
 
 
 def checkpoint_state(checkpoint: str, trust: bool = False) -> Dict[str, torch.Tensor]:
-    """The state dict of a checkpoint (file, work dir, URL or shipped name), read through
-    mmengine's loaders (``weights_only=True`` and the allowlist unless ``trust``)."""
+    """The state dict of a checkpoint (file, work dir, URL or shipped name), read with
+    ``weights_only=True`` and the allowlist unless ``trust``; a local zip file's tensors are
+    mapped, not read (only their shapes are needed)."""
     checkpoint = resolve_checkpoint(checkpoint)
-    local = checkpoint if '://' not in checkpoint else None
-    with trusting(local, trust):
+    if '://' in checkpoint:
         loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
                                                   logger='silent')
+    else:
+        loaded = load_checkpoint_file(checkpoint, map_location='cpu', trust=trust,
+                                      mmap=zipfile.is_zipfile(checkpoint))
     return state_dict_of(loaded, checkpoint)
 
 
