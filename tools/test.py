@@ -9,7 +9,8 @@ a cascade's task model (or denoiser) comes from the config's ``task_checkpoint``
 (``denoiser_checkpoint``) when the checkpoint has none of its keys; keys still missing or of
 another shape stop the run with their names before any data is loaded (``--non-strict``: a
 warning, and they are evaluated as initialised). Checkpoints load with ``weights_only=True`` and
-mmengine's allowlist; ``--trust-checkpoint`` lifts that for CHECKPOINT only.
+mmengine's allowlist; ``--trust-checkpoint`` lifts that for CHECKPOINT and the config's
+``task_checkpoint`` / ``denoiser_checkpoint``.
 
 The robustness benchmark (noise corruptions x severities, P / mPC / rPC) or the Gaussian noise
 sweep of a cascade checkpoint: ``--cfg-options test_cfg.type=RobustnessTestLoop`` (options of
@@ -23,8 +24,9 @@ from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
 from mmsemdenoise.engine.checkpoint_fit import checkpoint_state, fit_checkpoint
-from mmsemdenoise.utils import is_shipped_name, trust_checkpoint
-from mmsemdenoise.utils.cli import KNOWN_ERRORS, add_common_args, add_trust_arg, fail, load_config
+from mmsemdenoise.utils import is_shipped_name
+from mmsemdenoise.utils.cli import (KNOWN_ERRORS, add_common_args, add_trust_arg, fail,
+                                    load_config, trust_run_checkpoints)
 from mmsemdenoise.utils.dist import init_cpu_process_group
 from mmsemdenoise.utils.weights import resolve_checkpoint
 
@@ -52,10 +54,10 @@ def main(argv=None) -> dict:
             if not osp.exists(checkpoint):
                 raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
             checkpoint = resolve_checkpoint(checkpoint)
-            if args.trust_checkpoint:
-                trust_checkpoint(checkpoint)
         cfg = load_config(args)
         cfg.load_from = checkpoint
+        if args.trust_checkpoint:
+            trust_run_checkpoints(cfg)
         state = checkpoint_state(checkpoint)
     except KNOWN_ERRORS as error:
         fail('test.py', error)

@@ -9,7 +9,8 @@ Usage:
 ``--resume`` without a value takes the newest complete checkpoint of the work dir and skips
 damaged ones with a warning; ``--resume PATH`` stops with an error if PATH is damaged
 (:mod:`mmsemdenoise.utils.resume`). Checkpoints load with ``weights_only=True`` and mmengine's
-allowlist; ``--trust-checkpoint`` lifts that for the resumed file and ``load_from``.
+allowlist; ``--trust-checkpoint`` lifts that for the resumed file, ``load_from`` and the
+model's ``task_checkpoint`` / ``denoiser_checkpoint``.
 
 Before the Runner is built (so before any data is loaded) the known mistakes end in one line
 (``train.py: error: ...``): a missing, damaged, refused or weights-only ``--resume`` file, a
@@ -25,9 +26,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
-from mmsemdenoise.utils import is_shipped_name, shipped_path, trust_checkpoint
+from mmsemdenoise.utils import is_shipped_name, shipped_path
 from mmsemdenoise.utils.atomic_files import remove_stale_temp_files
-from mmsemdenoise.utils.cli import KNOWN_ERRORS, add_common_args, add_trust_arg, fail, load_config
+from mmsemdenoise.utils.cli import (KNOWN_ERRORS, add_common_args, add_trust_arg, fail,
+                                    load_config, trust_run_checkpoints)
 from mmsemdenoise.utils.dist import init_cpu_process_group
 from mmsemdenoise.utils.preflight import check_checkpoint_hook, check_load_from
 from mmsemdenoise.utils.resume import check_resumable, find_resume_checkpoint
@@ -65,12 +67,12 @@ def prepare(args: argparse.Namespace):
             cfg.resume, cfg.load_from = True, latest
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    if args.trust_checkpoint:
+        trust_run_checkpoints(cfg)
     load_from = cfg.get('load_from')
     if load_from and is_shipped_name(load_from):
         shipped_path(load_from)  # missing or damaged (sha256): one line now, not after the data
     elif load_from and '://' not in load_from:
-        if args.trust_checkpoint:
-            trust_checkpoint(load_from)
         if cfg.get('resume'):
             check_resumable(load_from, trust=args.trust_checkpoint)
         else:

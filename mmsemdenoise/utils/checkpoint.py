@@ -106,7 +106,7 @@ def is_trusted(filename: str) -> bool:
 
 @contextlib.contextmanager
 def trusting(filename: Optional[str], trust: bool = True) -> Iterator[None]:
-    """Trust ``filename`` (a local path) inside the block only; no-op for None or ``trust=False``."""
+    """Trust ``filename`` (a local path) inside the block only (no-op: None, ``trust=False``)."""
     path = osp.realpath(_local_path(filename)) if trust and filename else None
     added = path is not None and path not in _TRUSTED
     if added:

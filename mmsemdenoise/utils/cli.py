@@ -8,9 +8,12 @@ import os
 import os.path as osp
 import pickle
 import sys
-from typing import NoReturn
+from typing import List, NoReturn, Optional
 
 from mmengine.config import Config, DictAction
+
+from .checkpoint import trust_checkpoint
+from .weights import resolve_checkpoint
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -41,8 +44,28 @@ def add_trust_arg(parser: argparse.ArgumentParser) -> None:
     """Add ``--trust-checkpoint`` (see :mod:`mmsemdenoise.utils.checkpoint`)."""
     parser.add_argument(
         '--trust-checkpoint', action='store_true',
-        help='load the given checkpoint even if it holds Python objects outside the allowlist '
-        '(torch.load weights_only=False: unpickling can run code; only for files you trust)')
+        help='load the checkpoint files this command names (the checkpoint argument, --resume, '
+        'load_from, model.task_checkpoint / denoiser_checkpoint) even if they hold Python objects '
+        'outside the allowlist (torch.load weights_only=False: unpickling can run code; only '
+        'for files you trust)')
+
+
+def trust_run_checkpoints(cfg: Config, *named: Optional[str]) -> List[str]:
+    """``--trust-checkpoint``: trust the local checkpoint files this command names -- ``named``
+    (the command line's checkpoint), ``load_from`` and the model's ``task_checkpoint`` /
+    ``denoiser_checkpoint`` (work dirs: their last checkpoint).
+
+    Returns:
+        list[str]: The real paths now trusted.
+    """
+    model = cfg.get('model') or {}
+    candidates = [*named, cfg.get('load_from'), model.get('task_checkpoint'),
+                  model.get('denoiser_checkpoint')]
+    trusted = []
+    for path in candidates:
+        if isinstance(path, str) and path and '://' not in path and osp.exists(path):
+            trusted.append(trust_checkpoint(resolve_checkpoint(path)))
+    return trusted
 
 
 def fail(tool: str, error: BaseException) -> NoReturn:

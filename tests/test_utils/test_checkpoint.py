@@ -148,6 +148,11 @@ def test_the_tools_refuse_it_in_one_line(tmp_path, load_tool):
         assert message.startswith(f'{tool}.py: error: ') and '\n' not in message, message
         assert 'posix.mkdir' in message and '--trust-checkpoint' in message, message
     assert not marker.exists() and not out.exists()
+    # the opt-in: that file is unpickled as it is (its code runs), then checked as weights
+    with pytest.raises(SystemExit) as info:
+        load_tool('test').main([*calls['test'], '--trust-checkpoint'])
+    assert marker.is_dir() and 'leaves weights of the DenoisingCascade unset' in str(
+        info.value.code)
 
 
 def test_only_a_trusted_file_may_run_code(tmp_path):
