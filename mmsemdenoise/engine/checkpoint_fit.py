@@ -9,9 +9,10 @@ weights, both with exit status 0.
 :func:`fit_checkpoint`, called by ``tools/test.py`` after the Runner has built the model and
 before any data is loaded, closes both holes:
 
-* a part of a cascade (``task_model``, ``denoiser``) whose keys the checkpoint lacks gets its
-  weights from the config (``task_checkpoint`` / ``denoiser_checkpoint``), loaded strictly
-  (a missing file is an error naming it);
+* a part (a cascade's ``task_model`` / ``denoiser``, the denoiser of a
+  ``DenoisingDataPreprocessor`` in front of an unchanged task model) whose keys the checkpoint
+  lacks gets its weights from its config argument (``task_checkpoint`` /
+  ``denoiser_checkpoint``), loaded strictly (a missing file is an error naming it);
 * every key of the model that is still missing from the checkpoint, or has another shape there,
   is named in a :class:`~mmsemdenoise.utils.CheckpointMismatchError` (``strict``, the default)
   or in a warning (``strict=False``, ``--non-strict``). Keys the model does not have are only
@@ -49,22 +50,24 @@ def checkpoint_state(checkpoint: str, trust: bool = False) -> Dict[str, torch.Te
 
 
 def _parts_from_config(model: nn.Module, state: Mapping) -> List[str]:
-    """Load the parts the checkpoint has no key of from the config's checkpoints; their names."""
+    """Load every part (at any depth: a cascade's ``task_model`` / ``denoiser``, the denoiser of
+    a ``DenoisingDataPreprocessor``) that the checkpoint has no key of from its own
+    ``*_checkpoint`` argument; the key prefixes so set."""
     loaded = []
-    for part, argument in PART_CHECKPOINTS:
-        module = getattr(model, part, None)
-        if not isinstance(module, nn.Module) or any(k.startswith(f'{part}.') for k in state):
-            continue
-        source = getattr(model, argument, None)
-        if not source:
-            continue
-        if part == 'task_model' and hasattr(model, 'load_task_weights'):
-            model.load_task_weights()
-        else:
-            load_weights(module, source, prefix=f'{part}.', name=part.replace('_', ' '))
-        print_log(f'the checkpoint has no {part}.* keys: {part} loaded from the config\'s '
-                  f'{argument} {source}', logger='current')
-        loaded.append(part)
+    for name, owner in model.named_modules():
+        for part, argument in PART_CHECKPOINTS:
+            module, source = getattr(owner, part, None), getattr(owner, argument, None)
+            prefix = f'{name}.{part}.' if name else f'{part}.'
+            if (not isinstance(module, nn.Module) or not isinstance(source, str) or not source
+                    or any(k.startswith(prefix) for k in state)):
+                continue
+            if part == 'task_model' and hasattr(owner, 'load_task_weights'):
+                owner.load_task_weights()
+            else:
+                load_weights(module, source, prefix=f'{part}.', name=part.replace('_', ' '))
+            print_log(f'the checkpoint has no {prefix}* keys: {prefix[:-1]} loaded from the '
+                      f"config's {argument} {source}", logger='current')
+            loaded.append(prefix)
     return loaded
 
 
@@ -91,7 +94,7 @@ def fit_checkpoint(model: nn.Module,
     own = model.state_dict()
     report = LoadReport(
         missing=sorted(k for k in set(own) - set(state)
-                       if not any(k.startswith(f'{part}.') for part in from_config)),
+                       if not any(k.startswith(prefix) for prefix in from_config)),
         unexpected=sorted(set(state) - set(own)),
         mismatched=[f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
                     for k in sorted(set(own) & set(state))
