@@ -10,13 +10,16 @@ classes with ``torch.serialization.add_safe_globals`` -- nothing that runs code 
 ``--resume``, ``load_from``, ``init_cfg=dict(type='Pretrained')``, mmengine's
 ``load_checkpoint`` and mmseg's ``init_model`` keep working with the check on.
 
-:func:`load_from_safe_local`, registered with mmengine's ``CheckpointLoader.register_scheme`` for
-plain paths, loads the same way and turns a refusal into :class:`UntrustedCheckpointError`: one
-line naming the file, the classes it would have to build, and the opt-in. Files the user vouches
-for (``--trust-checkpoint`` on the tools, ``trust_checkpoint=True`` on the APIs) are named with
+:func:`load_from_safe_local` and :func:`load_from_safe_http`, registered with mmengine's
+``CheckpointLoader.register_scheme`` for plain paths and ``http(s)://`` (whose mmengine loader
+leaves torch.hub's default, ``weights_only=False``), load the same way and turn a refusal into
+:class:`UntrustedCheckpointError`: one line naming the file, the classes it would have to build,
+and the opt-in. mmengine's other schemes (``open-mmlab://``, ``torchvision://``, ...) call its
+module-level ``load_from_http`` directly and are not covered. Files the user vouches for (``--trust-checkpoint`` on the tools, ``trust_checkpoint=True`` on the APIs) are named with
 :func:`trust_checkpoint` and only they load with ``weights_only=False``.
 """
 import contextlib
+import os
 import os.path as osp
 import pickle
 import re
@@ -24,6 +27,7 @@ from typing import Callable, Iterator, List, Optional, Set, Union
 
 import numpy as np
 import torch
+from mmengine.dist import get_dist_info
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -86,28 +90,33 @@ def _local_path(filename: str) -> str:
     return filename[len('file://'):] if filename.startswith('file://') else filename
 
 
-def trust_checkpoint(filename: str) -> str:
-    """Let this file (its real path, for the rest of the process) load with ``weights_only=False``.
+def _key(filename: str) -> str:
+    """A local file's real path; a URL as given."""
+    path = _local_path(filename)
+    return path if '://' in path else osp.realpath(path)
 
-    Only for files you trust: unpickling them can run any code.
+
+def trust_checkpoint(filename: str) -> str:
+    """Let this file (its real path; a URL as given), for the rest of the process, load with
+    ``weights_only=False``. Only for files you trust: unpickling them can run any code.
 
     Returns:
-        str: The real path now trusted.
+        str: The real path (or URL) now trusted.
     """
-    path = osp.realpath(_local_path(filename))
-    _TRUSTED.add(path)
-    return path
+    key = _key(filename)
+    _TRUSTED.add(key)
+    return key
 
 
 def is_trusted(filename: str) -> bool:
-    """Whether :func:`trust_checkpoint` named this file."""
-    return osp.realpath(_local_path(filename)) in _TRUSTED
+    """Whether :func:`trust_checkpoint` named this file (or URL)."""
+    return _key(filename) in _TRUSTED
 
 
 @contextlib.contextmanager
 def trusting(filename: Optional[str], trust: bool = True) -> Iterator[None]:
     """Trust ``filename`` (a local path) inside the block only (no-op: None, ``trust=False``)."""
-    path = osp.realpath(_local_path(filename)) if trust and filename else None
+    path = _key(filename) if trust and filename else None
     added = path is not None and path not in _TRUSTED
     if added:
         _TRUSTED.add(path)
@@ -175,8 +184,45 @@ def load_from_safe_local(filename: str, map_location: MapLocation = None) -> dic
     return load_checkpoint_file(filename, map_location)
 
 
+def load_from_safe_http(filename: str,
+                        map_location: MapLocation = None,
+                        model_dir: Optional[str] = None,
+                        progress: bool = os.isatty(0)) -> dict:
+    """mmengine loader for ``http(s)://``: mmengine's (the first process downloads, the others
+    wait), but through ``torch.hub.load_state_dict_from_url(weights_only=True)`` -- mmengine's
+    ``load_url`` leaves torch.hub's default, ``weights_only=False`` -- unless the URL is trusted.
+
+    Raises:
+        UntrustedCheckpointError: If the file needs classes outside the allowlist (named).
+    """
+    def load() -> dict:
+        try:
+            return torch.hub.load_state_dict_from_url(
+                filename, model_dir=model_dir, map_location=map_location, progress=progress,
+                weights_only=not is_trusted(filename))
+        except pickle.UnpicklingError as error:
+            names = re.findall(r'GLOBAL ([\w.]+)', str(error))[:1]
+            if not names:
+                raise
+            raise UntrustedCheckpointError(
+                f'refused to load {filename}: it holds {names[0]}, which '
+                'torch.load(weights_only=True) does not build and unpickling could run code; '
+                f'{TRUST_HINT}') from None
+
+    rank, world_size = get_dist_info()
+    checkpoint = load() if rank == 0 else None
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank > 0:
+            checkpoint = load()
+    return checkpoint
+
+
 def register_safe_local_loader() -> None:
-    """Allowlist mmengine's classes and make mmengine's plain-path loader refuse the rest with
-    :class:`UntrustedCheckpointError` (still ``weights_only=True``)."""
+    """Allowlist mmengine's classes and make mmengine's loaders for plain paths and
+    ``http(s)://`` refuse the rest with :class:`UntrustedCheckpointError` (both load with
+    ``weights_only=True``)."""
     register_safe_globals()
     CheckpointLoader.register_scheme(prefixes='', loader=load_from_safe_local, force=True)
+    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=load_from_safe_http,
+                                     force=True)

@@ -51,7 +51,7 @@ def add_trust_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def trust_run_checkpoints(cfg: Config, *named: Optional[str]) -> List[str]:
-    """``--trust-checkpoint``: trust the local checkpoint files this command names -- ``named``
+    """``--trust-checkpoint``: trust the checkpoint files (and URLs) this command names -- ``named``
     (the command line's checkpoint), ``load_from`` and the model's ``task_checkpoint`` /
     ``denoiser_checkpoint`` (work dirs: their last checkpoint).
 
@@ -63,7 +63,11 @@ def trust_run_checkpoints(cfg: Config, *named: Optional[str]) -> List[str]:
                   model.get('denoiser_checkpoint')]
     trusted = []
     for path in candidates:
-        if isinstance(path, str) and path and '://' not in path and osp.exists(path):
+        if not isinstance(path, str) or not path:
+            continue
+        if path.startswith(('http://', 'https://')):
+            trusted.append(trust_checkpoint(path))
+        elif '://' not in path and osp.exists(path):
             trusted.append(trust_checkpoint(resolve_checkpoint(path)))
     return trusted
 

@@ -142,8 +142,7 @@ def load_weights(module: nn.Module,
         checkpoint = resolve_checkpoint(checkpoint)
     source = checkpoint if isinstance(checkpoint, str) else 'state dict'
     if isinstance(checkpoint, str):
-        local = checkpoint if '://' not in checkpoint or checkpoint.startswith('file://') else None
-        with trusting(local, trust):
+        with trusting(checkpoint, trust):
             loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
     else:
         loaded = checkpoint

@@ -174,3 +174,28 @@ def test_only_a_trusted_file_may_run_code(tmp_path):
 def test_missing_file_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_checkpoint_file(str(tmp_path / 'nope.pth'))
+
+
+def test_a_url_loads_with_weights_only_too(tmp_path, monkeypatch):
+    """mmengine's http(s) loader leaves torch.hub's weights_only=False; the package's does not."""
+    import functools
+    import http.server
+    import threading
+    path, marker = crafted(tmp_path, legacy=False)
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': {'n': np.int64(1)}},
+               tmp_path / 'good.pth')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))  # the download cache
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f'http://127.0.0.1:{server.server_address[1]}'
+    try:
+        assert CheckpointLoader.load_checkpoint(f'{url}/good.pth')['meta']['n'] == 1
+        with pytest.raises(UntrustedCheckpointError, match=r'crafted0.pth: it holds posix\.mkdir'):
+            CheckpointLoader.load_checkpoint(f'{url}/crafted0.pth')
+        assert not marker.exists()
+        with trusting(f'{url}/crafted0.pth'):
+            CheckpointLoader.load_checkpoint(f'{url}/crafted0.pth')
+        assert marker.is_dir()
+    finally:
+        server.shutdown()
