@@ -22,6 +22,7 @@ import argparse
 import os
 import os.path as osp
 
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -50,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def prepare(args: argparse.Namespace):
+def prepare(args: argparse.Namespace) -> Config:
     """The config with the resume choice applied, every pre-Runner check passed."""
     cfg = load_config(args)
     if args.no_validate:
@@ -59,7 +60,8 @@ def prepare(args: argparse.Namespace):
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     check_checkpoint_hook(cfg)
-    if os.environ.get('RANK', os.environ.get('LOCAL_RANK', '0')) == '0' and osp.isdir(cfg.work_dir):
+    rank = os.environ.get('RANK', os.environ.get('LOCAL_RANK', '0'))
+    if rank == '0' and osp.isdir(cfg.work_dir):  # only the first process writes checkpoints
         remove_stale_temp_files(cfg.work_dir)
     if args.resume == 'auto':
         latest = find_resume_checkpoint(cfg.work_dir)
