@@ -15,7 +15,8 @@ classes with ``torch.serialization.add_safe_globals`` -- nothing that runs code 
 leaves torch.hub's default, ``weights_only=False``), load the same way and turn a refusal into
 :class:`UntrustedCheckpointError`: one line naming the file, the classes it would have to build,
 and the opt-in. mmengine's other schemes (``open-mmlab://``, ``torchvision://``, ...) call its
-module-level ``load_from_http`` directly and are not covered. Files the user vouches for (``--trust-checkpoint`` on the tools, ``trust_checkpoint=True`` on the APIs) are named with
+module-level ``load_from_http`` directly and are not covered. Files the user vouches for
+(``--trust-checkpoint`` on the tools, ``trust_checkpoint=True`` on the APIs) are named with
 :func:`trust_checkpoint` and only they load with ``weights_only=False``.
 """
 import contextlib
