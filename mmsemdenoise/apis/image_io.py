@@ -9,6 +9,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator, List, NamedTuple, Optional, Tuple
 
@@ -83,22 +84,30 @@ def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](array))
 
 
+#: One redirection of the process's stderr at a time (see :func:`_c_stderr`).
+_STDERR_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _c_stderr() -> Iterator[List[str]]:
     """Collect what C libraries (OpenCV's libjpeg) write to the process's stderr in the block.
 
     libjpeg reports a truncated or corrupt JPEG only as a warning on stderr while it decodes
     (and fills the rest with grey). The list yielded gets the text when the block ends; where
-    fd 2 cannot be redirected it stays empty.
+    fd 2 cannot be redirected it stays empty. fd 2 belongs to the process: one block at a time
+    (a lock), so that threads reading photos cannot restore each other's redirection.
     """
     found: List[str] = []
     try:
         sys.stderr.flush()
-        saved = os.dup(2)
     except (OSError, ValueError):
-        yield found
-        return
-    with tempfile.TemporaryFile() as capture:
+        pass
+    with _STDERR_LOCK, tempfile.TemporaryFile() as capture:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield found
+            return
         os.dup2(capture.fileno(), 2)
         try:
             yield found
