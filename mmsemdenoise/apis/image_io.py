@@ -5,19 +5,17 @@ Pixels come back upright (the EXIF orientation is applied, as a viewer shows the
 order (grey stays one channel), uint8 or uint16, with the alpha channel, if any, separate. The
 written file holds the upright pixels and no EXIF block, so every viewer shows it the same way.
 """
-import contextlib
 import os
-import sys
 import tempfile
-import threading
 from pathlib import Path
-from typing import Iterator, List, NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from mmsemdenoise.utils.images import DEFAULT_MAX_PIXELS, check_pixels, path_problem
+from mmsemdenoise.utils.images import (DEFAULT_MAX_PIXELS, check_pixels, imdecode_checked,
+                                       path_problem)
 
 #: Formats written as they came (lossless); others (JPEG) are written as PNG.
 LOSSLESS_SUFFIXES = ('.png', '.tif', '.tiff', '.bmp')
@@ -84,56 +82,15 @@ def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](array))
 
 
-#: One redirection of the process's stderr at a time (see :func:`_c_stderr`).
-_STDERR_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _c_stderr() -> Iterator[List[str]]:
-    """Collect what C libraries (OpenCV's libjpeg) write to the process's stderr in the block.
-
-    libjpeg reports a truncated or corrupt JPEG only as a warning on stderr while it decodes
-    (and fills the rest with grey). The list yielded gets the text when the block ends; where
-    fd 2 cannot be redirected it stays empty. fd 2 belongs to the process: one block at a time
-    (a lock), so that threads reading photos cannot restore each other's redirection.
-    """
-    found: List[str] = []
-    try:
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-    with _STDERR_LOCK, tempfile.TemporaryFile() as capture:
-        try:
-            saved = os.dup(2)
-        except OSError:
-            yield found
-            return
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield found
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            found.append(capture.read().decode(errors='replace'))
-
-
 def _decode(path: Path, data: np.ndarray) -> Optional[np.ndarray]:
     """``cv2.imdecode`` that refuses a JPEG libjpeg finds cut short while decoding it (it would
-    come back with a grey bottom); other decoder messages go on to stderr."""
-    if data[:2].tobytes() != b'\xff\xd8':
-        return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    with _c_stderr() as messages:
-        array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    text = ''.join(messages).strip()
-    premature = [line for line in text.splitlines() if 'premature end' in line.lower()]
-    if premature:
-        raise ValueError(f'{path}: truncated JPEG (the decoder says: {premature[0].strip()})')
-    if array is None and data[-2:].tobytes() != b'\xff\xd9':
+    come back with a grey bottom)."""
+    array, problem = imdecode_checked(data)
+    if problem:
+        raise ValueError(f'{path}: {problem}')
+    if array is None and data[:2].tobytes() == b'\xff\xd8' and data[-2:].tobytes() != b'\xff\xd9':
         raise ValueError(f'{path}: truncated JPEG (it does not decode and has no end-of-image '
                          'marker)')
-    if text:
-        print(text, file=sys.stderr)
     return array
 
 

@@ -52,7 +52,8 @@ import numpy as np
 from mmengine.fileio import get
 from mmengine.logging import print_log
 
-from mmsemdenoise.utils.images import DEFAULT_MAX_PIXELS, header_pixels, path_problem, too_large
+from mmsemdenoise.utils.images import (DEFAULT_MAX_PIXELS, header_pixels, imdecode_checked,
+                                       path_problem, too_large)
 
 VERIFY_MODES = ('auto', 'decode', 'header', 'off')
 ON_BAD_FILE = ('error', 'skip')
@@ -150,11 +151,13 @@ def check_image(path: str,
     if decoder == 'pillow' or (mode == 'header' and image_format in HEADER_FORMATS):
         return shape, None
     try:
-        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        array, problem = imdecode_checked(np.frombuffer(data, np.uint8))
     except cv2.error as error:
         array, reason = None, f': {str(error).strip()}'
     else:
         reason = ''
+        if problem:
+            return None, problem
     if array is None:
         return None, f'OpenCV cannot decode this {image_format} file{reason}'
     return (array.shape[0], array.shape[1], 1 if array.ndim == 2 else array.shape[2]), None

@@ -1,6 +1,6 @@
-"""Guards applied to image files before they are decoded: a pixel limit read from the header,
-and what is wrong with a path that is not a readable file (symlink loop, dangling link, no
-permission).
+"""Guards applied to image files: a pixel limit read from the header before decoding, what is
+wrong with a path that is not a readable file (symlink loop, dangling link, no permission), and a
+JPEG decode that reports a file libjpeg finds cut short.
 
 A few-KB JPEG or PNG can claim 30000 x 30000 pixels in its header; decoding it asks for GiBs
 (OpenCV's own limit is 2^30 pixels). As Pillow does with ``Image.MAX_IMAGE_PIXELS``, the size is
@@ -8,13 +8,19 @@ read from the header -- without decoding -- and refused above a limit, with the 
 take in the message. Pillow's own check (a ``DecompressionBombError`` above twice its limit) is
 left on; its message gives the pixel count, which is compared with ours.
 """
+import contextlib
 import errno
 import os
 import re
+import sys
+import tempfile
+import threading
 import warnings
 from pathlib import Path
-from typing import BinaryIO, Optional, Union
+from typing import BinaryIO, Iterator, List, Optional, Tuple, Union
 
+import cv2
+import numpy as np
 from PIL import Image
 
 #: Default pixel limit (width x height) of the tools and the datasets' header check: 200 MP,
@@ -97,3 +103,67 @@ def path_problem(path: Union[str, Path]) -> Optional[str]:
     if not os.access(path, os.R_OK):
         return 'permission denied'
     return None
+
+
+#: One redirection of the process's stderr at a time (see :func:`decoder_messages`).
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def decoder_messages() -> Iterator[List[str]]:
+    """Collect what C libraries (OpenCV's libjpeg) write to the process's stderr in the block.
+
+    libjpeg reports a truncated or corrupt JPEG only as a warning on stderr while it decodes
+    (and fills the rest with grey). The list yielded gets the text when the block ends; where
+    fd 2 cannot be redirected it stays empty. fd 2 belongs to the process: one block at a time
+    (a lock), so that threads decoding images cannot restore each other's redirection.
+    """
+    found: List[str] = []
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    with _STDERR_LOCK, tempfile.TemporaryFile() as capture:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield found
+            return
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield found
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            found.append(capture.read().decode(errors='replace'))
+
+
+def imdecode_checked(data: np.ndarray,
+                     flags: int = cv2.IMREAD_UNCHANGED) -> Tuple[Optional[np.ndarray],
+                                                                 Optional[str]]:
+    """``cv2.imdecode``, and for a JPEG the problem libjpeg reports while decoding it.
+
+    A JPEG cut short -- also one with an end-of-image marker appended, which passes a check of
+    its last bytes -- decodes with a grey remainder and only the warning "Premature end of JPEG
+    file" / "Corrupt JPEG data: premature end of data segment" on stderr; that warning makes it
+    a problem here. Other decoder messages are passed on to stderr.
+
+    Args:
+        data (np.ndarray): The file's bytes (uint8).
+        flags (int): OpenCV's imread flags. Defaults to ``cv2.IMREAD_UNCHANGED``.
+
+    Returns:
+        tuple: ``(array or None, None)``, or ``(array, 'truncated JPEG (the decoder says: ...)')``.
+    """
+    if data[:2].tobytes() != b'\xff\xd8':
+        return cv2.imdecode(data, flags), None
+    with decoder_messages() as messages:
+        array = cv2.imdecode(data, flags)
+    text = ''.join(messages).strip()
+    premature = [line for line in text.splitlines() if 'premature end' in line.lower()]
+    if premature:
+        return array, f'truncated JPEG (the decoder says: {premature[0].strip()})'
+    if text:
+        print(text, file=sys.stderr)
+    return array, None

@@ -64,3 +64,14 @@ def test_camvid_names_a_dangling_frame(tmp_path: Path, make_camvid) -> None:
                        r'train/train_009.png: dangling symlink to deleted.png'):
         CamVidDataset(data_root=str(root), data_prefix=dict(img_path='train',
                                                             seg_map_path='trainannot'))
+
+
+def test_decode_finds_a_jpeg_cut_short_with_an_end_marker(tmp_path: Path) -> None:
+    photo = (Path(__file__).resolve().parents[2] /
+             'mmsemdenoise/demo_data/val/skimage_coffee.jpg').read_bytes()
+    (tmp_path / 'good.jpg').write_bytes(photo)
+    (tmp_path / 'cut.jpg').write_bytes(photo[:len(photo) // 2] + b'\xff\xd9')
+    assert check_image(str(tmp_path / 'cut.jpg'), 'header')[1] is None  # its end looks complete
+    with pytest.raises(BadFilesError, match=r'cut.jpg: truncated JPEG \(the decoder says: '
+                       r'Corrupt JPEG data: premature end of data segment\)'):
+        CleanImageFolder(data_prefix=dict(img_path=str(tmp_path)), verify='decode')
