@@ -20,7 +20,7 @@ before any data is loaded, closes both holes:
 """
 import logging
 import zipfile
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Optional
 
 import torch
 import torch.nn as nn
@@ -35,10 +35,11 @@ from mmsemdenoise.utils.weights import (CheckpointMismatchError, LoadReport, loa
 PART_CHECKPOINTS = (('task_model', 'task_checkpoint'), ('denoiser', 'denoiser_checkpoint'))
 
 
-def checkpoint_state(checkpoint: str, trust: bool = False) -> Dict[str, torch.Tensor]:
+def checkpoint_state(checkpoint: str, trust: Optional[bool] = None) -> Dict[str, torch.Tensor]:
     """The state dict of a checkpoint (file, work dir, URL or shipped name), read with
-    ``weights_only=True`` and the allowlist unless ``trust``; a local zip file's tensors are
-    mapped, not read (only their shapes are needed)."""
+    ``weights_only=True`` and the allowlist unless trusted (``trust``, or None: named by
+    :func:`~mmsemdenoise.utils.trust_checkpoint`); a local zip file's tensors are mapped, not
+    read (only their shapes are needed)."""
     checkpoint = resolve_checkpoint(checkpoint)
     if '://' in checkpoint:
         loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',

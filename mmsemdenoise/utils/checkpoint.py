@@ -142,15 +142,16 @@ def unsafe_globals(filename: str, error: Optional[BaseException] = None) -> List
 
 def load_checkpoint_file(filename: str,
                          map_location: MapLocation = None,
-                         trust: bool = False,
+                         trust: Optional[bool] = None,
                          mmap: bool = False) -> dict:
     """Load a local checkpoint with ``weights_only=True`` and the allowlist.
 
     Args:
         filename (str): Path of the checkpoint (``file://`` prefix accepted).
         map_location: As in :func:`torch.load`. Defaults to None.
-        trust (bool): Load it with ``weights_only=False`` (can run code: only for files you
-            trust). Files named by :func:`trust_checkpoint` are trusted too. Defaults to False.
+        trust (bool, optional): True: load it with ``weights_only=False`` (can run code: only
+            for files you trust); False: never (a check that must not run code); None: if
+            :func:`trust_checkpoint` named it. Defaults to None.
         mmap (bool): Map the tensors' storage instead of reading it (zip format only).
             Defaults to False.
 
@@ -165,7 +166,7 @@ def load_checkpoint_file(filename: str,
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {filename}')
     kwargs = dict(map_location=map_location, mmap=True) if mmap else dict(map_location=map_location)
-    if trust or is_trusted(path):
+    if trust or (trust is None and is_trusted(path)):
         return torch.load(path, weights_only=False, **kwargs)
     try:
         return torch.load(path, weights_only=True, **kwargs)

@@ -72,7 +72,8 @@ def check_load_from(path: str) -> None:
     if is_trusted(path):
         return
     try:
-        load_checkpoint_file(path, map_location='cpu', mmap=zipfile.is_zipfile(path))
+        load_checkpoint_file(path, map_location='cpu', trust=False,
+                             mmap=zipfile.is_zipfile(path))
     except FileNotFoundError:
         raise FileNotFoundError(f'load_from: checkpoint file not found: {path}') from None
     except UntrustedCheckpointError as error:

@@ -34,7 +34,7 @@ from typing import List, Optional
 
 from mmengine.logging import print_log
 
-from .checkpoint import UntrustedCheckpointError, load_checkpoint_file
+from .checkpoint import UntrustedCheckpointError, is_trusted, load_checkpoint_file
 
 
 class DamagedCheckpointError(RuntimeError):
@@ -65,8 +65,8 @@ def checkpoint_problem(path: str) -> Optional[str]:
         head = f.read(4)
     if head[:2] == b'PK':
         return 'not a complete zip archive (truncated?)'
-    try:  # torch's legacy (non-zip) format
-        load_checkpoint_file(path, map_location='cpu')
+    try:  # torch's legacy (non-zip) format, with the safe unpickler even if trusted
+        load_checkpoint_file(path, map_location='cpu', trust=False)
     except UntrustedCheckpointError:
         return None  # complete as far as the safe unpickler reads; loading it asks for trust
     except Exception as error:  # noqa: BLE001 (any unpickling failure means damaged)
@@ -103,10 +103,11 @@ def check_resumable(path: str, trust: bool = False) -> str:
             False.
     """
     check_checkpoint(path)
-    try:
-        loaded = load_checkpoint_file(path, map_location='cpu', mmap=zipfile.is_zipfile(path))
+    try:  # never unpickled with code here, trusted or not: mmengine loads it once, later
+        loaded = load_checkpoint_file(path, map_location='cpu', trust=False,
+                                      mmap=zipfile.is_zipfile(path))
     except UntrustedCheckpointError:
-        if trust:
+        if trust or is_trusted(path):
             return path
         raise
     meta = loaded.get('meta') if isinstance(loaded, dict) else None

@@ -160,6 +160,8 @@ def test_only_a_trusted_file_may_run_code(tmp_path):
     (tmp_path / 'other').mkdir()
     other, other_marker = crafted(tmp_path / 'other', legacy=True)
     with trusting(str(path)):
+        assert check_resumable(str(path)) == str(path)  # a check never runs it, even trusted
+        assert checkpoint_problem(str(other)) is None and not marker.exists()
         with pytest.raises(UntrustedCheckpointError):
             load_checkpoint_file(str(other))  # trust is per file
         assert load_checkpoint_file(str(path))['meta']['iter'] == 2
