@@ -1,10 +1,10 @@
 """mmsemdenoise: task-guided image denoising for OpenMMLab (Liu et al., IJCAI 2018)."""
 from .utils import (enable_package_config_prefix, register_atomic_backend,
-                    register_model_zoo_scheme, register_trusted_local_loader)
+                    register_model_zoo_scheme, register_safe_local_loader)
 from .version import __version__
 
 enable_package_config_prefix()
-register_trusted_local_loader()
+register_safe_local_loader()
 register_model_zoo_scheme()
 register_atomic_backend()
 

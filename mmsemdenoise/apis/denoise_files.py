@@ -3,9 +3,14 @@
 Each file is read upright at its bit depth (:mod:`.image_io`), denoised with its grey/colour
 layout and alpha kept (:func:`~.inference.denoise_array`, tiled above ``tile`` pixels a side) and
 written atomically under the same name (JPEGs as PNG). A file that fails is reported by name and
-skipped; the others are still written. Inputs are never written to, and existing outputs are kept
-unless ``force``.
+skipped; the others are still written: also a symlink loop, a dangling link or an unreadable
+entry among the inputs or at an output's name, an image whose header claims more than
+``max_pixels``, and a network output that is not finite (never written). Inputs are never written
+to, existing outputs are kept unless ``force``, and temporary files a killed run left in the
+output folder are removed at the start.
 """
+import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -16,6 +21,8 @@ from tqdm import tqdm
 
 from mmsemdenoise.datasets.clean_image_folder import IMG_EXTENSIONS
 from mmsemdenoise.models.noise.functional import image_seed
+from mmsemdenoise.utils.atomic_files import remove_stale_temp_files
+from mmsemdenoise.utils.images import DEFAULT_MAX_PIXELS, path_problem
 from .image_io import Photo, output_name, read_photo, write_photo
 from .inference import denoise_array
 
@@ -50,21 +57,51 @@ def list_images(path: Union[str, Path]) -> List[Path]:
     return files
 
 
+def check_sigma(sigma: Optional[float], what: str = 'noise level') -> None:
+    """Refuse a sigma that is not a finite number >= 0 (NaN would give black images).
+
+    Raises:
+        ValueError: Naming ``what`` and the value.
+    """
+    if sigma is not None and not (isinstance(sigma, numbers.Real) and math.isfinite(sigma)
+                                  and sigma >= 0):
+        raise ValueError(f'{what} must be a finite number >= 0 (sigma on the 0-255 scale), '
+                         f'got {sigma!r}')
+
+
 def add_noise(pixels: np.ndarray, sigma: float, key: str) -> np.ndarray:
     """Add Gaussian noise of ``sigma`` (0-255 scale of the full range) seeded by ``key``; same
     dtype (uint8 or uint16), rounded and clipped."""
+    check_sigma(sigma, 'the added noise\'s sigma')
     peak = float(np.iinfo(pixels.dtype).max)
     rng = np.random.default_rng(image_seed(key, 0))
     noisy = pixels / peak + rng.normal(0, sigma / 255, pixels.shape)
     return (np.clip(noisy, 0, 1) * peak).round().astype(pixels.dtype)
 
 
+def _resolve(path: Path) -> Optional[Path]:
+    """``path.resolve()``, or None for a symlink loop (Python < 3.13 raises RuntimeError)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return None
+
+
 def _plan(files: Sequence[Path], out_dir: Path, noisy: bool,
           failed: Dict[Path, str]) -> Dict[Path, List[Path]]:
     """Output paths of each input (denoised first, then the noisy copy); inputs whose outputs
     another input already claims go to ``failed``."""
-    inputs = {p.resolve() for p in files}
-    if out_dir.resolve() in {p.parent for p in inputs}:
+    resolved = {p: _resolve(p) for p in files}
+    for path, real in resolved.items():  # symlink loops, dangling links, unreadable entries
+        problem = path_problem(path) or (None if real is not None else 'symlink loop')
+        if problem:
+            failed[path] = problem
+    files = [p for p in files if p not in failed]
+    inputs = {resolved[p] for p in files}
+    out_real = _resolve(out_dir)
+    if out_real is None:
+        raise ValueError(f'output folder {out_dir}: symlink loop')
+    if out_real in {p.parent for p in inputs}:
         raise ValueError(f'output folder {out_dir} holds the inputs: choose another folder')
     claimed: Dict[Path, Path] = {}
     plan = {}
@@ -73,7 +110,11 @@ def _plan(files: Sequence[Path], out_dir: Path, noisy: bool,
         targets = [out_dir / name]
         if noisy:
             targets.append(out_dir / f'{name.stem}_noisy{name.suffix}')
-        clash = next((t for t in targets if t in claimed or t.resolve() in inputs), None)
+        loop = next((t for t in targets if _resolve(t) is None), None)
+        if loop is not None:
+            failed[path] = f'its output {loop} is a symlink loop: remove it'
+            continue
+        clash = next((t for t in targets if t in claimed or _resolve(t) in inputs), None)
         if clash is not None:
             owner = claimed.get(clash, clash)
             failed[path] = f'its output {clash.name} is also that of {owner}: rename one of them'
@@ -92,7 +133,8 @@ def denoise_files(denoiser: nn.Module,
                   overlap: int = DEFAULT_OVERLAP,
                   force: bool = False,
                   log: Callable[[str], None] = tqdm.write,
-                  progress: bool = True) -> DenoiseReport:
+                  progress: bool = True,
+                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> DenoiseReport:
     """Denoise image files into ``out_dir``, one failure never stopping the others.
 
     Args:
@@ -111,16 +153,21 @@ def denoise_files(denoiser: nn.Module,
         log (Callable[[str], None]): Where each failure is reported as it happens.
             Defaults to ``tqdm.write`` (stdout, above the progress bar).
         progress (bool): Show a progress bar (stderr). Defaults to True.
+        max_pixels (int, optional): Images whose header claims more pixels fail before they
+            are decoded (None or 0: no limit). Defaults to 200 MP.
 
     Returns:
         DenoiseReport: Written, kept and failed files.
 
     Raises:
-        ValueError: If ``out_dir`` holds the inputs, or the network needs a noise level and
-            none is given.
+        ValueError: If ``out_dir`` holds the inputs, a noise level is not a finite number >= 0,
+            or the network needs a noise level and none is given.
+        OSError: If ``out_dir`` cannot be created (a file there, no permission).
     """
     files = [Path(p) for p in files]
     out_dir = Path(out_dir)
+    check_sigma(noise_level, 'noise_level (--noise-level)')
+    check_sigma(add_noise_sigma, 'add_noise_sigma (--add-noise)')
     level = noise_level if noise_level is not None else add_noise_sigma
     if level is None and getattr(denoiser, 'needs_noise_level', False):
         raise ValueError(f'{type(denoiser).__name__} is non-blind: give the noise level '
@@ -130,13 +177,14 @@ def denoise_files(denoiser: nn.Module,
     for path, reason in report.failed.items():
         log(f'FAILED {path}: {reason}')
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out_dir)
     for path, targets in tqdm(plan.items(), desc='denoising', unit='img', disable=not progress):
         missing = [t for t in targets if force or not t.is_file()]  # a folder there fails
         if not missing:
             report.kept.append(path)
             continue
         try:
-            pixels, alpha = read_photo(path)
+            pixels, alpha = read_photo(path, max_pixels)
             photos = []
             if add_noise_sigma is not None:
                 pixels = add_noise(pixels, add_noise_sigma, path.name)

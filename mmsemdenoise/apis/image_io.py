@@ -14,6 +14,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from mmsemdenoise.utils.images import (DEFAULT_MAX_PIXELS, check_pixels, imdecode_checked,
+                                       path_problem)
+
 #: Formats written as they came (lossless); others (JPEG) are written as PNG.
 LOSSLESS_SUFFIXES = ('.png', '.tif', '.tiff', '.bmp')
 EXIF_ORIENTATION = 0x0112
@@ -79,10 +82,16 @@ def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](array))
 
 
-def _check_complete(path: Path, data: np.ndarray) -> None:
-    """Reject JPEG files cut short: OpenCV decodes them with a grey bottom and only a warning."""
-    if data[:2].tobytes() == b'\xff\xd8' and b'\xff\xd9' not in data[-1024:].tobytes():
-        raise ValueError(f'{path}: truncated JPEG (no end-of-image marker)')
+def _decode(path: Path, data: np.ndarray) -> Optional[np.ndarray]:
+    """``cv2.imdecode`` that refuses a JPEG libjpeg finds cut short while decoding it (it would
+    come back with a grey bottom)."""
+    array, problem = imdecode_checked(data)
+    if problem:
+        raise ValueError(f'{path}: {problem}')
+    if array is None and data[:2].tobytes() == b'\xff\xd8' and data[-2:].tobytes() != b'\xff\xd9':
+        raise ValueError(f'{path}: truncated JPEG (it does not decode and has no end-of-image '
+                         'marker)')
+    return array
 
 
 def _png_colour_type(data: np.ndarray) -> Optional[int]:
@@ -90,28 +99,34 @@ def _png_colour_type(data: np.ndarray) -> Optional[int]:
     return int(data[25]) if data.size > 25 and data[:8].tobytes() == PNG_SIGNATURE else None
 
 
-def read_photo(path: Path) -> Photo:
+def read_photo(path: Path, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> Photo:
     """Read an image file upright, at its bit depth, grey or RGB, with its alpha channel.
 
     Args:
         path (Path): A PNG, JPEG, TIFF or BMP file (anything OpenCV decodes).
+        max_pixels (int, optional): Refuse images whose header claims more pixels, before
+            decoding (None or 0: no limit). Defaults to
+            :data:`~mmsemdenoise.utils.images.DEFAULT_MAX_PIXELS` (200 MP).
 
     Returns:
         Photo: The upright pixels and alpha.
 
     Raises:
-        ValueError: If the file is not a regular file, is empty, cannot be decoded, is truncated,
+        ValueError: If the file is not a regular readable file (symlink loop, dangling link),
+            is empty, is larger than ``max_pixels`` (:class:`~mmsemdenoise.utils.images.
+            ImageTooLargeError`), cannot be decoded, is truncated (the JPEG decoder says so),
             has several frames, or holds other than 8/16-bit integers with 1-4 channels (the
             message names it).
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f'{path}: not a regular file')
+    problem = path_problem(path)
+    if problem:
+        raise ValueError(f'{path}: {problem}')
+    check_pixels(path, max_pixels)
     data = np.fromfile(path, dtype=np.uint8)
     if data.size == 0:
         raise ValueError(f'{path}: empty file')
-    _check_complete(path, data)
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    array = _decode(path, data)
     if array is None:
         raise ValueError(f'{path}: cannot decode it as an image (not an image, damaged, or a '
                          'format OpenCV does not read)')
@@ -192,7 +207,10 @@ def write_atomic(path: Path, data: bytes, force: bool = False) -> None:
         FileExistsError: If ``path`` exists and ``force`` is False.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    # the process id in the name lets the next run tell a killed writer's leftover
+    # (mmsemdenoise.utils.atomic_files.remove_stale_temp_files)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.{os.getpid()}.',
+                               suffix='.tmp')
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files
         with os.fdopen(fd, 'wb') as f:

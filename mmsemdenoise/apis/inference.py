@@ -35,7 +35,8 @@ def resolve_config(config: str) -> str:
 def load_denoiser(config: Union[str, Config, None],
                   checkpoint: Optional[str] = None,
                   device: Union[str, torch.device] = 'cpu',
-                  fuse_conv_bn: bool = False) -> nn.Module:
+                  fuse_conv_bn: bool = False,
+                  trust_checkpoint: bool = False) -> nn.Module:
     """Build ``model.denoiser`` of a config and load its weights, in eval mode.
 
     Args:
@@ -51,6 +52,9 @@ def load_denoiser(config: Union[str, Config, None],
         fuse_conv_bn (bool): Fold each batch norm into the convolution before it
             (:func:`fuse_batch_norms`): the same outputs up to float rounding, faster; for
             inference only. Defaults to False.
+        trust_checkpoint (bool): Load a local ``checkpoint`` that needs classes outside the
+            allowlist with ``weights_only=False`` (unpickling can run code: only for files
+            you trust). Defaults to False.
 
     Returns:
         nn.Module: The denoiser, ``forward(noisy (N,3,H,W) in [0,1], noise_level (N,) or None)``.
@@ -59,6 +63,8 @@ def load_denoiser(config: Union[str, Config, None],
         KeyError: If the config has no ``model.denoiser`` or the checkpoint does not fit
             (:class:`~mmsemdenoise.utils.CheckpointMismatchError`, naming the keys).
         ValueError: If neither a config nor a shipped checkpoint name is given.
+        UntrustedCheckpointError: If the checkpoint needs classes outside the allowlist and
+            ``trust_checkpoint`` is False.
     """
     if config is None:
         if checkpoint is None or not is_shipped_name(checkpoint):
@@ -80,7 +86,8 @@ def load_denoiser(config: Union[str, Config, None],
     denoiser_cfg.pop('init_cfg', None)
     denoiser = MODELS.build(denoiser_cfg)
     if checkpoint is not None:
-        load_weights(denoiser, checkpoint, prefix='denoiser.', name='denoiser')
+        load_weights(denoiser, checkpoint, prefix='denoiser.', name='denoiser',
+                     trust=trust_checkpoint)
     denoiser = denoiser.to(device).eval()
     return fuse_batch_norms(denoiser) if fuse_conv_bn else denoiser
 
@@ -272,8 +279,13 @@ def denoise_array(denoiser: nn.Module,
         np.ndarray: Same shape and dtype as ``image``.
 
     Raises:
-        ValueError: For other dtypes, or channels the network cannot take.
+        ValueError: For other dtypes, channels the network cannot take, a noise level that is
+            not a finite number >= 0, or an output that is not finite (NaN/inf: nothing is
+            returned that would be written as a black image).
     """
+    if noise_level is not None and not (np.isfinite(noise_level) and noise_level >= 0):
+        raise ValueError(f'noise_level must be a finite number >= 0 (0-255 scale), got '
+                         f'{noise_level!r}')
     if image.dtype not in (np.uint8, np.uint16) or image.ndim not in (2, 3):
         raise ValueError(f'expected an (H, W) or (H, W, C) uint8 or uint16 image, got shape '
                          f'{image.shape} {image.dtype}')
@@ -298,6 +310,10 @@ def denoise_array(denoiser: nn.Module,
     y = torch.cat([tiled_apply(lambda t: denoiser(t, None if level is None else
                                                   level.expand(len(t))), b[None], tile, overlap)
                    for b in batch])[..., :height, :width]  # (len(batch), want, H, W)
+    bad = int((~torch.isfinite(y)).sum())
+    if bad:
+        raise ValueError(f'the denoiser output has {bad} non-finite values (NaN/inf) of '
+                         f'{y.numel()}: not written')
     if want == 1 and have != 1:
         y = y.transpose(0, 1)
     elif have == 1 and want == 3:

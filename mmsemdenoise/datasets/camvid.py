@@ -1,5 +1,6 @@
 """CamVid in the SegNet layout (11 classes + Unlabelled), as an mmseg dataset."""
 import os.path as osp
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from mmseg.datasets import BaseSegDataset
@@ -143,6 +144,9 @@ class CamVidDataset(VerifiedFilesMixin, BaseSegDataset):
         """
         data_list = super().load_data_list()
         img_dir = self.data_prefix.get('img_path')
+        if self.backend_args is None and not self.ann_file and img_dir and osp.isdir(img_dir):
+            data_list = sorted(data_list + self._broken_entries(data_list),
+                               key=lambda info: info['img_path'])
         if not data_list:
             raise FileNotFoundError(f'CamVidDataset: no {self.img_suffix!r} image found in '
                                     f'{img_dir!r} (data_root={self.data_root!r})')
@@ -154,6 +158,26 @@ class CamVidDataset(VerifiedFilesMixin, BaseSegDataset):
                     f'CamVidDataset: {len(missing)} of {len(data_list)} images in {img_dir!r} '
                     f'have no label map, e.g. {missing[:3]}')
         return data_list
+
+    def _broken_entries(self, data_list: List[dict]) -> List[dict]:
+        """Data infos of the entries with the image suffix that mmseg's listing leaves out
+        (symlink loops, dangling links: not regular files), so that the file check names them
+        (``BadFilesError`` / ``on_bad_file='skip'``) instead of the samples vanishing."""
+        img_dir, ann_dir = self.data_prefix['img_path'], self.data_prefix.get('seg_map_path')
+        listed = {info['img_path'] for info in data_list}
+        broken = []
+        for path in sorted(Path(img_dir).rglob(f'*{self.img_suffix}')):
+            name = path.relative_to(img_dir).as_posix()
+            info = dict(img_path=osp.join(img_dir, name))
+            if info['img_path'] in listed or path.is_file() or path.is_dir():
+                continue
+            if ann_dir is not None:
+                info['seg_map_path'] = osp.join(
+                    ann_dir, name[:-len(self.img_suffix)] + self.seg_map_suffix)
+            info.update(label_map=self.label_map, reduce_zero_label=self.reduce_zero_label,
+                        seg_fields=[])
+            broken.append(info)
+        return broken
 
     def check_sample(self, info: dict, shapes: Dict[str, Shape]) -> Optional[str]:
         """A label map must have one channel and its image's height and width.

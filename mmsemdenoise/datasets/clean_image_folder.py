@@ -143,7 +143,8 @@ class CleanImageFolder(VerifiedFilesMixin, BaseDataset):
         return self.data_prefix['img_path']
 
     def load_data_list(self) -> List[dict]:
-        """List the image files of :attr:`img_dir`, sorted by path.
+        """List the image files of :attr:`img_dir`, sorted by path (every entry with an image
+        extension that is not a folder: broken links are listed for the file check to name).
 
         Returns:
             list[dict]: One ``dict(img_path=str, img_id=str)`` per image.
@@ -154,8 +155,11 @@ class CleanImageFolder(VerifiedFilesMixin, BaseDataset):
                 f'CleanImageFolder: image folder {str(img_dir)!r} does not exist '
                 f'(data_root={self.data_root!r}, data_prefix={self.data_prefix!r})')
         files = img_dir.rglob('*') if self.recursive else img_dir.iterdir()
+        # not only regular files: a symlink loop, a dangling link or an unreadable entry is
+        # listed too, so that the file check names it (BadFilesError / on_bad_file='skip')
+        # instead of the sample vanishing without a word
         paths = sorted(path for path in files
-                       if path.is_file() and path.suffix.lower() in self.extensions)
+                       if path.suffix.lower() in self.extensions and not path.is_dir())
         if not paths:
             where = 'or its sub-folders ' if self.recursive else ''
             raise FileNotFoundError(

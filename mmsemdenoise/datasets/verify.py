@@ -30,6 +30,11 @@ CamVid label PNG              2.3        2.3       0.1
   ``'header'`` up to :data:`AUTO_HEADER_LIMIT`, nothing above (logged); only on local disk.
 * ``'off'``: no check.
 
+Every mode (but ``'off'``) also refuses, from the header and before decoding, an image of more
+than ``max_pixels`` pixels (:data:`~mmsemdenoise.utils.images.DEFAULT_MAX_PIXELS`, 200 MP: a
+few-KB file can claim 30000 x 30000), and names a path that is a symlink loop, a dangling link or
+unreadable.
+
 The content decides, not the extension: a PNG named ``.jpg`` is a valid image (OpenCV and PIL
 sniff the format, as the loaders do), so it passes. Not found by any mode: a JPEG whose headers
 are intact but whose compressed data is garbage; libjpeg decodes it to a noisy picture with a
@@ -46,6 +51,9 @@ import cv2
 import numpy as np
 from mmengine.fileio import get
 from mmengine.logging import print_log
+
+from mmsemdenoise.utils.images import (DEFAULT_MAX_PIXELS, header_pixels, imdecode_checked,
+                                       path_problem, too_large)
 
 VERIFY_MODES = ('auto', 'decode', 'header', 'off')
 ON_BAD_FILE = ('error', 'skip')
@@ -85,7 +93,9 @@ def _structure_problem(data: bytes, image_format: str) -> Optional[str]:
 def check_image(path: str,
                 mode: str = 'decode',
                 backend_args: Optional[dict] = None,
-                decoder: str = 'cv2') -> Tuple[Optional[Shape], Optional[str]]:
+                decoder: str = 'cv2',
+                max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> Tuple[Optional[Shape],
+                                                                        Optional[str]]:
     """Check that one file is a complete, decodable image.
 
     Args:
@@ -95,6 +105,8 @@ def check_image(path: str,
         decoder (str): The library the pipeline decodes this file with: ``'cv2'`` (mmcv's
             ``LoadImageFromFile``) or ``'pillow'`` (mmseg's ``LoadAnnotations``). Defaults to
             'cv2'.
+        max_pixels (int, optional): Refuse images whose header claims more pixels (None or 0:
+            no limit). Defaults to 200 MP.
 
     Returns:
         tuple: ``(shape, None)`` for a good file, shape ``(H, W, C)``; ``(None, reason)`` else.
@@ -105,10 +117,14 @@ def check_image(path: str,
     try:
         data = get(path, backend_args=backend_args)
     except (OSError, ValueError) as error:
-        return None, f'cannot read the file: {error}'
+        problem = path_problem(path) if '://' not in str(path) else None
+        return None, problem or f'cannot read the file: {error}'
     if not data:
         return None, 'empty file (0 bytes)'
     from PIL import Image, UnidentifiedImageError
+    problem = too_large(header_pixels(io.BytesIO(data)), max_pixels)
+    if problem:
+        return None, f'image too large: {problem}'
     try:
         with Image.open(io.BytesIO(data)) as image:
             image_format, (width, height) = image.format, image.size
@@ -135,11 +151,13 @@ def check_image(path: str,
     if decoder == 'pillow' or (mode == 'header' and image_format in HEADER_FORMATS):
         return shape, None
     try:
-        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        array, problem = imdecode_checked(np.frombuffer(data, np.uint8))
     except cv2.error as error:
         array, reason = None, f': {str(error).strip()}'
     else:
         reason = ''
+        if problem:
+            return None, problem
     if array is None:
         return None, f'OpenCV cannot decode this {image_format} file{reason}'
     return (array.shape[0], array.shape[1], 1 if array.ndim == 2 else array.shape[2]), None

@@ -18,18 +18,30 @@ hook::
   the previous checkpoint is deleted only once the new one is on disk. (If the process dies in
   between, the old file stays: one extra checkpoint, nothing lost.)
 
+A process killed between writing and renaming leaves its temporary file;
+:func:`remove_stale_temp_files` (run by ``tools/train.py`` on the work dir and by
+``denoise_files`` on its output folder) removes those whose process is gone and names them.
+
 ``last_checkpoint`` is written by the hook itself with ``open(..., 'w')``, outside any backend;
 :func:`mmsemdenoise.utils.resume.find_resume_checkpoint` (used by ``tools/train.py --resume``)
 therefore never trusts it blindly.
 """
+import logging
 import os
 import os.path as osp
+import re
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Tuple, Union
 
 from mmengine.fileio import LocalBackend, register_backend
+from mmengine.logging import print_log
 
 BACKEND_NAME = 'atomic_local'
+#: Temporary names with the writer's process id: ``iter_4.pth.tmp-<pid>`` (this backend) and
+#: ``.<name>.<pid>.<random>.tmp`` (:func:`mmsemdenoise.apis.image_io.write_atomic`).
+TEMP_PATTERNS = (re.compile(r'^[^.].*\.tmp-(\d+)$'), re.compile(r'^\..+\.(\d+)\.[^.]+\.tmp$'))
+#: Hidden temporary files of older versions, without a process id: reported, not removed.
+UNOWNED_TEMP = re.compile(r'^\..+\.tmp$')
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -102,3 +114,66 @@ def _fsync_dir(folder: str) -> None:
 def register_atomic_backend() -> None:
     """Register :class:`AtomicLocalBackend` as mmengine file backend ``'atomic_local'``."""
     register_backend(BACKEND_NAME, AtomicLocalBackend, force=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, another user's
+        return True
+    return True
+
+
+def stale_temp_files(folder: Union[str, Path]) -> Tuple[List[str], List[str]]:
+    """Temporary files of killed writers in ``folder`` (not recursive).
+
+    Returns:
+        tuple[list[str], list[str]]: Files whose writing process is gone (safe to remove), and
+        hidden ``*.tmp`` files without a process id (of unknown owner).
+    """
+    stale, unowned = [], []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:  # missing or unreadable: nothing to clean here
+        return stale, unowned
+    for name in names:
+        path = osp.join(str(folder), name)
+        if not osp.isfile(path) or osp.islink(path):
+            continue
+        match = next((m for m in (p.match(name) for p in TEMP_PATTERNS) if m), None)
+        if match is not None:
+            if not _alive(int(match.group(1))):
+                stale.append(path)
+        elif UNOWNED_TEMP.match(name):
+            unowned.append(path)
+    return stale, unowned
+
+
+def remove_stale_temp_files(folder: Union[str, Path]) -> List[str]:
+    """Remove the temporary files of killed writers from ``folder``, naming them in a warning;
+    hidden ``*.tmp`` files without a process id are only named.
+
+    Returns:
+        list[str]: The removed files.
+    """
+    stale, unowned = stale_temp_files(folder)
+    removed = []
+    for path in stale:
+        try:
+            os.remove(path)
+            removed.append(path)
+        except OSError as error:
+            unowned.append(f'{path} (cannot remove: {error.strerror})')
+    if removed:
+        print_log(f'removed {len(removed)} temporary file(s) of killed runs from {folder}: '
+                  + ', '.join(osp.basename(p) for p in removed),
+                  logger='current', level=logging.WARNING)
+    if unowned:
+        print_log(f'{folder} holds temporary file(s) of unknown writers (remove them if no other '
+                  'run writes there): ' + ', '.join(unowned), logger='current',
+                  level=logging.WARNING)
+    return removed

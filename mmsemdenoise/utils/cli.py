@@ -6,8 +6,14 @@ know work unchanged.
 import argparse
 import os
 import os.path as osp
+import pickle
+import sys
+from typing import List, NoReturn, Optional
 
 from mmengine.config import Config, DictAction
+
+from .checkpoint import trust_checkpoint
+from .weights import resolve_checkpoint
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +33,48 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         help='job launcher (pytorch: one process per GPU, see tools/dist_train.sh)')
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+#: Errors the tools report as one line (``<tool>: error: <message>``) when they happen before
+#: training or evaluation starts: missing or unreadable files, bad values, refused checkpoints.
+KNOWN_ERRORS = (OSError, KeyError, ValueError, RuntimeError, pickle.UnpicklingError)
+
+
+def add_trust_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--trust-checkpoint`` (see :mod:`mmsemdenoise.utils.checkpoint`)."""
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help='load the checkpoint files this command names (the checkpoint argument, --resume, '
+        'load_from, model.task_checkpoint / denoiser_checkpoint) even if they hold Python objects '
+        'outside the allowlist (torch.load weights_only=False: unpickling can run code; only '
+        'for files you trust)')
+
+
+def trust_run_checkpoints(cfg: Config, *named: Optional[str]) -> List[str]:
+    """``--trust-checkpoint``: trust the checkpoint files (and URLs) this command names -- ``named``
+    (the command line's checkpoint), ``load_from`` and the model's ``task_checkpoint`` /
+    ``denoiser_checkpoint`` (work dirs: their last checkpoint).
+
+    Returns:
+        list[str]: The real paths now trusted.
+    """
+    model = cfg.get('model') or {}
+    candidates = [*named, cfg.get('load_from'), model.get('task_checkpoint'),
+                  model.get('denoiser_checkpoint')]
+    trusted = []
+    for path in candidates:
+        if not isinstance(path, str) or not path:
+            continue
+        if path.startswith(('http://', 'https://')):
+            trusted.append(trust_checkpoint(path))
+        elif '://' not in path and osp.exists(path):
+            trusted.append(trust_checkpoint(resolve_checkpoint(path)))
+    return trusted
+
+
+def fail(tool: str, error: BaseException) -> NoReturn:
+    """Exit with status 1 and one line: ``<tool>: error: <message>``."""
+    sys.exit(f'{tool}: error: {error_message(error)}')
 
 
 def error_message(error: BaseException) -> str:

@@ -15,6 +15,7 @@ import torch
 import yaml
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .checkpoint import load_checkpoint_file
 from .files import sha256_of
 
 SCHEME = 'mmsemdenoise://'
@@ -150,7 +151,7 @@ def export_shipped_weights(checkpoint: str,
     if osp.exists(path) and not force:
         raise FileExistsError(f'{path} exists; pass force=True (--force) to replace it')
     source = resolve_checkpoint(checkpoint)
-    state = state_dict_of(torch.load(source, map_location='cpu', weights_only=False), source)
+    state = state_dict_of(load_checkpoint_file(source, map_location='cpu'), source)
     kept = {k: v for k, v in state.items() if keep_prefix is None or k.startswith(keep_prefix)}
     if not kept:
         raise KeyError(f'{source}: no key starts with {keep_prefix!r}')

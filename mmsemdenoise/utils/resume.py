@@ -20,7 +20,10 @@ The policy:
 
 A checkpoint is complete when it is a zip archive (``torch.save``'s format) whose every member
 passes its CRC-32 check, which also catches a flipped byte ``torch.load`` does not notice; files
-of the older non-zip format are checked by loading them.
+of the older non-zip format are checked by loading them with ``weights_only=True``
+(:func:`~mmsemdenoise.utils.checkpoint.load_checkpoint_file`): a check never runs a file's pickled
+code. A complete checkpoint must also hold a training state (``meta.iter`` / ``meta.epoch``) to
+be resumed (:func:`check_resumable`): shipped or exported weights are for ``load_from``.
 """
 import logging
 import os.path as osp
@@ -29,8 +32,9 @@ import zipfile
 from glob import glob
 from typing import List, Optional
 
-import torch
 from mmengine.logging import print_log
+
+from .checkpoint import UntrustedCheckpointError, is_trusted, load_checkpoint_file
 
 
 class DamagedCheckpointError(RuntimeError):
@@ -61,8 +65,10 @@ def checkpoint_problem(path: str) -> Optional[str]:
         head = f.read(4)
     if head[:2] == b'PK':
         return 'not a complete zip archive (truncated?)'
-    try:  # torch's legacy (non-zip) format
-        torch.load(path, map_location='cpu', weights_only=False)
+    try:  # torch's legacy (non-zip) format, with the safe unpickler even if trusted
+        load_checkpoint_file(path, map_location='cpu', trust=False)
+    except UntrustedCheckpointError:
+        return None  # complete as far as the safe unpickler reads; loading it asks for trust
     except Exception as error:  # noqa: BLE001 (any unpickling failure means damaged)
         return f'cannot be loaded ({type(error).__name__}: {error})'
     return None
@@ -77,6 +83,43 @@ def check_checkpoint(path: str) -> str:
     problem = checkpoint_problem(path)
     if problem is not None:
         raise DamagedCheckpointError(f'cannot resume from {path}: {problem}')
+    return path
+
+
+#: What mmengine's ``Runner.resume`` reads from a checkpoint's ``meta``.
+RESUME_META_KEYS = ('epoch', 'iter')
+
+
+def check_resumable(path: str, trust: bool = False) -> str:
+    """Return ``path`` if it holds a training state mmengine can resume (``meta.epoch``,
+    ``meta.iter`` and a ``state_dict``), read with ``weights_only=True`` and the tensors mapped,
+    not read (zip format). A trusted file (``trust``) that needs more than the allowlist is not
+    opened here: mmengine checks it when it loads it.
+
+    Raises:
+        DamagedCheckpointError: If it is damaged or holds no training state (a weights-only
+            file: the message says to give it as ``load_from`` instead).
+        UntrustedCheckpointError: If it needs classes outside the allowlist and ``trust`` is
+            False.
+    """
+    check_checkpoint(path)
+    try:  # never unpickled with code here, trusted or not: mmengine loads it once, later
+        loaded = load_checkpoint_file(path, map_location='cpu', trust=False,
+                                      mmap=zipfile.is_zipfile(path))
+    except UntrustedCheckpointError:
+        if trust or is_trusted(path):
+            return path
+        raise
+    meta = loaded.get('meta') if isinstance(loaded, dict) else None
+    missing = [f'meta.{key}' for key in RESUME_META_KEYS
+               if not isinstance(meta, dict) or key not in meta]
+    if not isinstance(loaded, dict) or 'state_dict' not in loaded:
+        missing.insert(0, 'state_dict')
+    if missing:
+        raise DamagedCheckpointError(
+            f'cannot resume from {path}: it holds no training state ({", ".join(missing)} '
+            'missing; a weights-only file such as shipped or exported weights); start from its '
+            f'weights with --cfg-options load_from={path} instead of --resume')
     return path
 
 

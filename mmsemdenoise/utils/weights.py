@@ -17,6 +17,8 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .checkpoint import trusting
+
 StateDict = Dict[str, torch.Tensor]
 
 
@@ -105,7 +107,8 @@ def load_weights(module: nn.Module,
                  prefix: Optional[str] = None,
                  strict: bool = True,
                  map_location: str = 'cpu',
-                 name: Optional[str] = None) -> LoadReport:
+                 name: Optional[str] = None,
+                 trust: bool = False) -> LoadReport:
     """Load weights into ``module`` and name every key that does not fit.
 
     Tensors are copied into the module's own parameters, so float16 shipped weights load into a
@@ -122,6 +125,9 @@ def load_weights(module: nn.Module,
             warning naming them and load the keys that fit. Defaults to True.
         map_location (str): Where the file's tensors are loaded. Defaults to 'cpu'.
         name (str, optional): What the module is, for messages (e.g. 'task model').
+        trust (bool): Load a local file with ``weights_only=False`` if it needs classes outside
+            the allowlist (:mod:`mmsemdenoise.utils.checkpoint`); unpickling can run code, so
+            only for files you trust. Defaults to False.
 
     Returns:
         LoadReport: The keys that did not fit (empty lists when everything fit).
@@ -129,12 +135,17 @@ def load_weights(module: nn.Module,
     Raises:
         CheckpointMismatchError: With ``strict``, when a key is missing, unexpected or has
             another shape; the message names the file, the module and the keys.
+        UntrustedCheckpointError: If the file needs classes outside the allowlist and
+            ``trust`` is False.
     """
     if isinstance(checkpoint, str):
         checkpoint = resolve_checkpoint(checkpoint)
     source = checkpoint if isinstance(checkpoint, str) else 'state dict'
-    loaded = (CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
-              if isinstance(checkpoint, str) else checkpoint)
+    if isinstance(checkpoint, str):
+        with trusting(checkpoint, trust):
+            loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location)
+    else:
+        loaded = checkpoint
     state = select_prefix(state_dict_of(loaded, source), prefix)
     report = compare_keys(module, state)
     what = name or type(module).__name__
