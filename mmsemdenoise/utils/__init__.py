@@ -4,14 +4,15 @@ from .dist import init_cpu_process_group
 from .model_zoo import (is_shipped_name, register_model_zoo_scheme, shipped_config, shipped_names,
                         shipped_path)
 from .resume import DamagedCheckpointError, check_checkpoint, find_resume_checkpoint
-from .setup_env import enable_package_config_prefix, register_all_modules
+from .setup_env import enable_package_config_prefix
 from .weights import CheckpointMismatchError, LoadReport, load_weights, state_dict_of
 
 __all__ = [
     'AtomicLocalBackend', 'CheckpointMismatchError', 'DamagedCheckpointError', 'LoadReport',
     'check_checkpoint', 'enable_package_config_prefix', 'find_resume_checkpoint',
     'init_cpu_process_group', 'is_shipped_name', 'register_atomic_backend',
-    'load_from_trusted_local', 'load_weights', 'register_all_modules',
-    'register_model_zoo_scheme', 'register_trusted_local_loader', 'shipped_config',
-    'shipped_names', 'shipped_path', 'state_dict_of'
+    'load_from_trusted_local', 'load_weights', 'register_model_zoo_scheme',
+    'register_trusted_local_loader', 'shipped_config', 'shipped_names', 'shipped_path',
+    'state_dict_of'
 ]
+
