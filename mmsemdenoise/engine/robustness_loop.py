@@ -29,10 +29,10 @@ from mmsemdenoise.analysis.noise_sweep import Example, example_of, scalars
 from mmsemdenoise.analysis.robustness_report import (corruptions_in_mpc, summarize,
                                                      write_robustness_report)
 from mmsemdenoise.analysis.sweep_report import write_report
-from mmsemdenoise.apis import load_denoiser
 from mmsemdenoise.datasets.verify import format_bad_files, skipped_files
 from mmsemdenoise.models.cascade import DenoisingCascade
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
+from mmsemdenoise.models.denoisers.loading import load_denoiser
 from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 from mmsemdenoise.registry import LOOPS
 from mmsemdenoise.utils.model_zoo import is_shipped_name
