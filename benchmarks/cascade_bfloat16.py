@@ -32,10 +32,10 @@ from mmengine.dataset import pseudo_collate
 from mmseg.evaluation import IoUMetric
 
 from mmsemdenoise import register_all_modules
-from mmsemdenoise.engine.autocast_optim_wrapper import cpu_has_native_bfloat16
 from mmsemdenoise.evaluation.functional import psnr
 from mmsemdenoise.evaluation.metrics import preprocess
 from mmsemdenoise.registry import DATASETS, MODELS
+from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 
 DENOISER = 'mmsemdenoise://three-scale_blind_bsd400'
 

@@ -56,8 +56,8 @@ import torch
 from torch import nn
 
 import mmsemdenoise  # noqa: F401 (registers the denoisers)
-from mmsemdenoise.apis.denoise_files import DEFAULT_OVERLAP, DEFAULT_TILE
 from mmsemdenoise.apis import fuse_batch_norms
+from mmsemdenoise.apis.denoise_files import DEFAULT_OVERLAP, DEFAULT_TILE
 from mmsemdenoise.apis.inference import default_tile_batch, tile_spans, tiled_apply
 from mmsemdenoise.models.denoisers.classical import METHODS as CLASSICAL_METHODS
 from mmsemdenoise.registry import MODELS

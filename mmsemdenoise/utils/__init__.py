@@ -1,5 +1,6 @@
 from .atomic_files import AtomicLocalBackend, register_atomic_backend
 from .checkpoint import load_from_trusted_local, register_trusted_local_loader
+from .device import cpu_has_native_bfloat16
 from .dist import init_cpu_process_group
 from .model_zoo import (is_shipped_name, register_model_zoo_scheme, shipped_config, shipped_names,
                         shipped_path)
@@ -9,10 +10,9 @@ from .weights import CheckpointMismatchError, LoadReport, load_weights, state_di
 
 __all__ = [
     'AtomicLocalBackend', 'CheckpointMismatchError', 'DamagedCheckpointError', 'LoadReport',
-    'check_checkpoint', 'enable_package_config_prefix', 'find_resume_checkpoint',
-    'init_cpu_process_group', 'is_shipped_name', 'register_atomic_backend',
-    'load_from_trusted_local', 'load_weights', 'register_model_zoo_scheme',
-    'register_trusted_local_loader', 'shipped_config', 'shipped_names', 'shipped_path',
-    'state_dict_of'
+    'check_checkpoint', 'cpu_has_native_bfloat16', 'enable_package_config_prefix',
+    'find_resume_checkpoint', 'init_cpu_process_group', 'is_shipped_name',
+    'register_atomic_backend', 'load_from_trusted_local', 'load_weights',
+    'register_model_zoo_scheme', 'register_trusted_local_loader', 'shipped_config',
+    'shipped_names', 'shipped_path', 'state_dict_of'
 ]
-
