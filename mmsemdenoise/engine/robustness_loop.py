@@ -167,8 +167,8 @@ class RobustnessTestLoop(TestLoop):
         for name, spec in variants.items():
             spec = dict(checkpoint=spec) if isinstance(spec, str) else dict(spec)
             checkpoint, config = spec.get('checkpoint'), spec.get('config')
-            check_variant(name, checkpoint, config, taken=list(denoisers))
-            add(name, load_denoiser(Config.fromfile(config) if config else cfg, checkpoint))
+            check_variant(name, checkpoint, config, taken=list(denoisers))  # before loading
+            denoisers[name] = load_denoiser(Config.fromfile(config) if config else cfg, checkpoint)
         return denoisers
 
     def _runs(self) -> List[tuple]:
