@@ -31,11 +31,11 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmseg.evaluation import IoUMetric
 
-from mmsemdenoise.engine.autocast_optim_wrapper import cpu_has_native_bfloat16
+from mmsemdenoise import register_all_modules
 from mmsemdenoise.evaluation.functional import psnr
 from mmsemdenoise.evaluation.metrics import preprocess
 from mmsemdenoise.registry import DATASETS, MODELS
-from mmsemdenoise.utils import register_all_modules
+from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 
 DENOISER = 'mmsemdenoise://three-scale_blind_bsd400'
 

@@ -56,9 +56,9 @@ import torch
 from torch import nn
 
 import mmsemdenoise  # noqa: F401 (registers the denoisers)
+from mmsemdenoise.apis import fuse_batch_norms
 from mmsemdenoise.apis.denoise_files import DEFAULT_OVERLAP, DEFAULT_TILE
-from mmsemdenoise.apis.inference import (_tile_spans, default_tile_batch, fuse_batch_norms,
-                                         tiled_apply)
+from mmsemdenoise.apis.inference import default_tile_batch, tile_spans, tiled_apply
 from mmsemdenoise.models.denoisers.classical import METHODS as CLASSICAL_METHODS
 from mmsemdenoise.registry import MODELS
 
@@ -310,7 +310,7 @@ def tiling_benchmark(size: int, repeats: int, mode: str, fuse_bn: bool) -> None:
         for _ in range(repeats):
             for name, fn in variants.items():
                 times[name].append(timed(fn))
-    rows = _tile_spans(size, DEFAULT_TILE, DEFAULT_OVERLAP, 8)
+    rows = tile_spans(size, DEFAULT_TILE, DEFAULT_OVERLAP, 8)
     area = sum((b - a) for a, b in rows)**2 / size**2
     whole = statistics.median(times['whole image'])
     print(f'\n### Tiled vs whole-image inference: three-scale, {mode}, {size}^2 '

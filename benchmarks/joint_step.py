@@ -44,10 +44,10 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from torch.profiler import ProfilerActivity, profile
 
-from mmsemdenoise.engine.autocast_optim_wrapper import cpu_has_native_bfloat16
+from mmsemdenoise import register_all_modules
 from mmsemdenoise.models.cascade.flow import to_task_batch
 from mmsemdenoise.registry import DATASETS, MODELS
-from mmsemdenoise.utils import register_all_modules
+from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 
 MB = 2 ** 20
 VARIANTS = ('joint', 'joint_alt', 'stage1', 'task_grad', 'task_grad_alt', 'task_train')

@@ -42,8 +42,8 @@ from mmengine.runner import Runner
 from mmengine.utils.dl_utils import set_multi_processing
 
 import mmsemdenoise  # noqa: F401 (registers datasets, transforms and models)
-from mmsemdenoise.engine.autocast_optim_wrapper import cpu_has_native_bfloat16
 from mmsemdenoise.registry import MODELS
+from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 
 #: The loaders compared: the first transform, the dataset's ``cache_images``, the collate_fn.
 VARIANTS = {

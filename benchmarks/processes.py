@@ -60,7 +60,7 @@ SETTINGS = {'1p1t': Setting('1 process', 1, 1),
 
 def machine() -> str:
     """The CPU model (``lscpu``), its core count and whether it has native bfloat16."""
-    from mmsemdenoise.engine.autocast_optim_wrapper import cpu_has_native_bfloat16
+    from mmsemdenoise.utils.device import cpu_has_native_bfloat16
     try:
         out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
         model = re.search(r'Model name:\s*(.+)', out).group(1).strip()

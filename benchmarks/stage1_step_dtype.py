@@ -16,8 +16,8 @@ import time
 import torch
 
 import mmsemdenoise  # noqa: F401 (registers the denoisers)
-from mmsemdenoise.engine.autocast_optim_wrapper import cpu_has_native_bfloat16
 from mmsemdenoise.registry import MODELS
+from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 
 
 def step_time(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: torch.Tensor,

@@ -29,9 +29,9 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (registers the modules)
-from mmsemdenoise.analysis import prepare_config
-from mmsemdenoise.engine.autocast_optim_wrapper import cpu_has_native_bfloat16
+from mmsemdenoise.engine import prepare_config
 from mmsemdenoise.registry import MODELS
+from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 from mmsemdenoise.utils.model_zoo import shipped_config
 
 CONFIG = 'configs/cascade/fastscnn_denoise_camvid_cpu.py'

@@ -8,4 +8,6 @@ register_safe_local_loader()
 register_model_zoo_scheme()
 register_atomic_backend()
 
-__all__ = ['__version__']
+from .registration import register_all_modules  # noqa: E402 (after the set-up above)
+
+__all__ = ['__version__', 'register_all_modules']

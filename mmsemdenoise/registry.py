@@ -3,7 +3,11 @@
 Each child that holds modules of ours lists where they are defined (``locations``), so a config can
 name them without importing the package first: the registry imports its locations on first lookup.
 The other children exist so that the Runner finds a registry for the ``mmsemdenoise`` scope in every
-tree and falls through to mmengine's modules (optimizers, loops, hooks) without warnings.
+tree and falls through to mmengine's modules (optimizers, loops, hooks) without warnings. They name
+the package where such modules would live (as mmpretrain's do): for a child without ``locations``
+of a scope in ``MODULE2PACKAGE`` (ours is, for ``mmsemdenoise::`` configs), mmengine 0.10 falls back
+to calling ``mmsemdenoise.utils.register_all_modules``, which does not exist: ``utils`` imports
+nothing above it, and :func:`~mmsemdenoise.register_all_modules` lives at the package root.
 
 Modules of mmseg or mmpretrain are reached from this scope in two ways:
 
@@ -17,34 +21,40 @@ from mmengine.registry import Registry
 
 SCOPE = 'mmsemdenoise'
 
-RUNNERS = Registry('runner', parent=root.RUNNERS)
-RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=root.RUNNER_CONSTRUCTORS)
+RUNNERS = Registry('runner', parent=root.RUNNERS, locations=['mmsemdenoise.engine'])
+RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=root.RUNNER_CONSTRUCTORS,
+                               locations=['mmsemdenoise.engine'])
 LOOPS = Registry('loop', parent=root.LOOPS, locations=['mmsemdenoise.engine'])
 HOOKS = Registry('hook', parent=root.HOOKS, locations=['mmsemdenoise.engine'])
-LOG_PROCESSORS = Registry('log_processor', parent=root.LOG_PROCESSORS)
+LOG_PROCESSORS = Registry('log_processor', parent=root.LOG_PROCESSORS,
+                          locations=['mmsemdenoise.engine'])
 
 DATASETS = Registry('dataset', parent=root.DATASETS, locations=['mmsemdenoise.datasets'])
-DATA_SAMPLERS = Registry('data sampler', parent=root.DATA_SAMPLERS)
+DATA_SAMPLERS = Registry('data sampler', parent=root.DATA_SAMPLERS,
+                         locations=['mmsemdenoise.datasets'])
 TRANSFORMS = Registry('transform', parent=root.TRANSFORMS, locations=['mmsemdenoise.datasets'])
 
 #: Denoisers, noise models, losses, data preprocessors and cascades.
 MODELS = Registry('model', parent=root.MODELS, locations=['mmsemdenoise.models'])
-MODEL_WRAPPERS = Registry('model_wrapper', parent=root.MODEL_WRAPPERS)
-WEIGHT_INITIALIZERS = Registry('weight initializer', parent=root.WEIGHT_INITIALIZERS)
-TASK_UTILS = Registry('task util', parent=root.TASK_UTILS)
+MODEL_WRAPPERS = Registry('model_wrapper', parent=root.MODEL_WRAPPERS,
+                          locations=['mmsemdenoise.models'])
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=root.WEIGHT_INITIALIZERS,
+                               locations=['mmsemdenoise.models'])
+TASK_UTILS = Registry('task util', parent=root.TASK_UTILS, locations=['mmsemdenoise.models'])
 
-OPTIMIZERS = Registry('optimizer', parent=root.OPTIMIZERS)
+OPTIMIZERS = Registry('optimizer', parent=root.OPTIMIZERS, locations=['mmsemdenoise.engine'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=root.OPTIM_WRAPPERS,
                           locations=['mmsemdenoise.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor', parent=root.OPTIM_WRAPPER_CONSTRUCTORS,
     locations=['mmsemdenoise.engine'])
-PARAM_SCHEDULERS = Registry('parameter scheduler', parent=root.PARAM_SCHEDULERS)
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=root.PARAM_SCHEDULERS,
+                            locations=['mmsemdenoise.engine'])
 
 #: PSNR / SSIM metrics.
 METRICS = Registry('metric', parent=root.METRICS, locations=['mmsemdenoise.evaluation'])
-EVALUATOR = Registry('evaluator', parent=root.EVALUATOR)
+EVALUATOR = Registry('evaluator', parent=root.EVALUATOR, locations=['mmsemdenoise.evaluation'])
 
-VISUALIZERS = Registry('visualizer', parent=root.VISUALIZERS)
-VISBACKENDS = Registry('vis_backend', parent=root.VISBACKENDS)
-INFERENCERS = Registry('inferencer', parent=root.INFERENCERS)
+VISUALIZERS = Registry('visualizer', parent=root.VISUALIZERS, locations=['mmsemdenoise.engine'])
+VISBACKENDS = Registry('vis_backend', parent=root.VISBACKENDS, locations=['mmsemdenoise.engine'])
+INFERENCERS = Registry('inferencer', parent=root.INFERENCERS, locations=['mmsemdenoise.apis'])

@@ -8,8 +8,7 @@ from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.registry import DefaultScope, init_default_scope
 
 import mmsemdenoise
-from mmsemdenoise import registry
-from mmsemdenoise.utils import register_all_modules
+from mmsemdenoise import register_all_modules, registry
 
 REGISTRY_NAMES = ['RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS',
                   'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
@@ -40,6 +39,14 @@ def test_import_enables_package_config_prefix_and_version_matches_install():
     assert MODULE2PACKAGE['mmsemdenoise'] == 'mmsemdenoise'
     Version(mmsemdenoise.__version__)  # PEP 440, or InvalidVersion
     assert version('mmsemdenoise') == mmsemdenoise.__version__  # the metadata pip installed
+
+
+@pytest.mark.parametrize('name', REGISTRY_NAMES)
+def test_every_registry_names_locations(name):
+    """Without ``locations`` mmengine falls back to ``mmsemdenoise.utils.register_all_modules``,
+    which ``utils`` cannot hold: it would import the packages above ``utils``."""
+    assert getattr(registry, name)._locations
+    assert not hasattr(mmsemdenoise.utils, 'register_all_modules')
 
 
 def test_register_all_modules_sets_scope_and_registers():

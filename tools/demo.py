@@ -40,7 +40,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
-from mmsemdenoise.analysis import prepare_config
+from mmsemdenoise.engine import prepare_config
 from mmsemdenoise.models.converters import convert_efficientnet_lite0
 from mmsemdenoise.utils.weights import resolve_checkpoint
 

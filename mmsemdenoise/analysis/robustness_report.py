@@ -20,7 +20,8 @@ import math
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-from .sweep_report import _decimals, _figure, _fmt, example_grid, main_metric, metric_columns
+from .formatting import column_decimals, format_number, new_figure
+from .sweep_report import example_grid, main_metric, metric_columns
 
 #: The noise corruptions among the 15 of the benchmark (imagecorruptions' ``common`` subset).
 BENCHMARK_CORRUPTIONS = ('gaussian_noise', 'shot_noise', 'impulse_noise')
@@ -82,7 +83,7 @@ def markdown_report(rows: Sequence[dict], corruptions: Sequence[str], severities
     summary = summarize(rows, corruptions, severities, aggregate)
     counted = corruptions_in_mpc(corruptions, aggregate)
     others = [c for c in columns if c != metric]
-    digits = {c: _decimals(rows, c) for c in columns}
+    digits = {c: column_decimals(rows, c) for c in columns}
     levels = ', '.join(str(s) for s in severities)
     lines = [f'**{metric}**: P on clean images, mPC = mean over {", ".join(counted) or "none"} '
              f'x severities {levels} (aggregate {aggregate!r}), rPC = mPC / P. Other metrics: mPC.',
@@ -91,8 +92,10 @@ def markdown_report(rows: Sequence[dict], corruptions: Sequence[str], severities
     for variant, by_metric in summary.items():
         s = by_metric[metric]
         rpc = '–' if math.isnan(s['rPC']) else f'{100 * s["rPC"]:.1f}'
-        cells = [variant, _fmt(s['P'], digits[metric]), _fmt(s['mPC'], digits[metric]), rpc]
-        cells += [_fmt(by_metric.get(c, {}).get('mPC', math.nan), digits[c]) for c in others]
+        cells = [variant, format_number(s['P'], digits[metric]),
+                 format_number(s['mPC'], digits[metric]), rpc]
+        cells += [format_number(by_metric.get(c, {}).get('mPC', math.nan), digits[c])
+                  for c in others]
         lines.append('| ' + ' | '.join(cells) + ' |')
     for variant in summary:
         lines += ['', f'{metric} of `{variant}` (severity 0: clean)', '',
@@ -101,8 +104,9 @@ def markdown_report(rows: Sequence[dict], corruptions: Sequence[str], severities
         for corruption in corruptions:
             values = [_value(rows, variant, corruption, s, metric) for s in severities]
             mean = sum(values) / len(values) if values else math.nan
-            cells = [corruption, _fmt(_value(rows, variant, 'clean', 0, metric), digits[metric])]
-            cells += [_fmt(v, digits[metric]) for v in values + [mean]]
+            clean = _value(rows, variant, 'clean', 0, metric)
+            cells = [corruption, format_number(clean, digits[metric])]
+            cells += [format_number(v, digits[metric]) for v in values + [mean]]
             lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -111,7 +115,7 @@ def plot_corruption(rows: Sequence[dict], corruption: str, severities: Sequence[
                     path: str) -> None:
     """One figure per corruption: every metric against severity (0 = clean), a line per variant."""
     columns = metric_columns(rows)
-    fig = _figure(4.0 * len(columns), 3.6)
+    fig = new_figure(4.0 * len(columns), 3.6)
     axes = fig.subplots(1, len(columns), squeeze=False)[0]
     variants = list(dict.fromkeys(row['variant'] for row in rows))
     for ax, metric in zip(axes, columns):

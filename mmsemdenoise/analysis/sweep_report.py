@@ -12,6 +12,8 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
+from .formatting import column_decimals, format_number, new_figure
+
 IMAGE_METRICS = ('denoise/psnr', 'denoise/ssim')
 #: The task metric a summary leads with, in order of preference.
 PREFERRED_METRICS = ('mIoU', 'accuracy/top1', 'clean_agreement/top1', 'clean_agreement/pixel')
@@ -68,26 +70,14 @@ def add_recovered_fraction(rows: Sequence[dict], metric: str) -> str:
     return column
 
 
-def _decimals(rows: Sequence[dict], column: str) -> int:
-    """4 decimals for a column of values within [-1, 1] (SSIM, fractions), 2 for the rest."""
-    values = [abs(float(row[column])) for row in rows if column in row]
-    finite = [v for v in values if math.isfinite(v)]
-    return 4 if finite and max(finite) <= 1 + 1e-6 else 2
-
-
-def _fmt(value: float, decimals: int) -> str:
-    value = float(value)
-    return str(value) if not math.isfinite(value) else f'{value:.{decimals}f}'
-
-
 def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     """Format the rows as a Markdown table (``variant | sigma | metrics...``)."""
     header = ['variant', 'sigma', *columns]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    decimals = {c: _decimals(rows, c) for c in columns}
+    decimals = {c: column_decimals(rows, c) for c in columns}
     for row in rows:
         cells = [row['variant'], f'{row["sigma"]:g}'] + [
-            _fmt(row.get(c, float('nan')), decimals[c]) for c in columns]
+            format_number(row.get(c, float('nan')), decimals[c]) for c in columns]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -102,14 +92,6 @@ def write_csv(rows: Sequence[dict], columns: Sequence[str], path: str) -> None:
                              *[repr(float(row.get(c, float('nan')))) for c in columns]])
 
 
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def plot_metric(rows: Sequence[dict], metric: str, path: str, title: str = '') -> None:
     """One line per variant: ``metric`` against sigma (``clean`` dashed; inf values left out).
 
@@ -119,7 +101,7 @@ def plot_metric(rows: Sequence[dict], metric: str, path: str, title: str = '') -
         path (str): Output PNG.
         title (str): Figure title. Defaults to ''.
     """
-    fig = _figure(6.4, 4.2)
+    fig = new_figure(6.4, 4.2)
     ax = fig.add_subplot()
     for variant in dict.fromkeys(row['variant'] for row in rows):
         points = [(row['sigma'], float(row.get(metric, float('nan')))) for row in rows
@@ -197,7 +179,7 @@ def example_grid(examples: Dict[str, List[dict]],
     rows_per_image = 2 if segmentation else 1
     height, width = first['image'].shape[:2]
     cell = 2.2
-    fig = _figure(cell * n_cols, cell * height / width * rows_per_image * n_images + 0.6)
+    fig = new_figure(cell * n_cols, cell * height / width * rows_per_image * n_images + 0.6)
     axes = fig.subplots(rows_per_image * n_images, n_cols, squeeze=False)
     for ax in axes.flat:
         ax.set_xticks([])
@@ -252,7 +234,7 @@ def tile_grid(examples: Sequence[dict], metainfo: dict) -> np.ndarray:
 
     Args:
         examples (Sequence[dict]): Examples from
-            :func:`~mmsemdenoise.analysis.noise_sweep.example_of` (``noisy``, ``image``, ``clean``
+            :func:`~mmsemdenoise.analysis.examples.example_of` (``noisy``, ``image``, ``clean``
             (H, W, 3) uint8 RGB; masks / labels or None).
         metainfo (dict): The dataset's metainfo (``classes``, ``palette``).
 

@@ -30,10 +30,10 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmsemdenoise.models.converters import converted_state_dict, load_matlab_state_dict
+from mmsemdenoise.models.denoisers.loading import load_denoiser
 from mmsemdenoise.registry import MODELS
 from mmsemdenoise.utils.model_zoo import INDEX_ROOTS, SCHEME, is_shipped_name
 from mmsemdenoise.utils.weights import load_weights
-from .inference import load_denoiser
 
 #: Folders searched, in order, for an official source file named in a ``Converted From``
 #: command (relative ones from the working directory): the repository's ``data/weights`` and

@@ -1,6 +1,7 @@
 """Runner pieces: the optimizer constructor that leaves frozen parameters out, optimizer wrappers
 that never step on NaN/Inf (one with a bfloat16 autocast that also works on CPU), the robustness
-test loop (noise sweep and corruption benchmark), the hook that reports skipped files, the hook
+test loop (noise sweep and corruption benchmark) and its set-up from a cascade config
+(:func:`prepare_config`, the checks of its arguments), the hook that reports skipped files, the hook
 that saves and restores the random streams (exact resume) and the hook that draws noisy | denoised
 | clean at each validation."""
 from .autocast_optim_wrapper import AutocastOptimWrapper
@@ -10,9 +11,12 @@ from .optim_constructor import TrainableParamsOptimWrapperConstructor
 from .random_state_hook import RandomStateHook
 from .robustness_loop import RobustnessTestLoop
 from .skipped_files_hook import SkippedFilesHook
+from .sweep_config import (check_cascade_config, check_sigmas, check_variant, parse_variant,
+                           prepare_config)
 
 __all__ = [
     'AutocastOptimWrapper', 'DenoiseVisualizationHook', 'FiniteCheckMixin',
     'FiniteCheckOptimWrapper', 'NonFiniteLossError', 'TrainableParamsOptimWrapperConstructor',
-    'RandomStateHook', 'RobustnessTestLoop', 'SkippedFilesHook'
+    'RandomStateHook', 'RobustnessTestLoop', 'SkippedFilesHook', 'check_cascade_config',
+    'check_sigmas', 'check_variant', 'parse_variant', 'prepare_config'
 ]

@@ -8,16 +8,8 @@ import torch.nn as nn
 from mmengine.optim import OptimWrapper
 
 from mmsemdenoise.registry import OPTIM_WRAPPERS
+from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 from .finite_check import FiniteCheckMixin
-
-
-def cpu_has_native_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 convolutions natively (oneDNN: AVX512-BF16, AMX, or
-    AVX512 cores); without that, oneDNN emulates them, far slower than float32."""
-    check = getattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported', None)
-    if check is not None:
-        return bool(check())
-    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -33,7 +25,7 @@ class AutocastOptimWrapper(FiniteCheckMixin, OptimWrapper):
     On a CPU, bfloat16 only pays where the hardware has it: a training step of the paper's
     denoiser (16 patches of 64x64, one thread) is 1.7x faster on a CPU with AVX512-BF16, but
     9x SLOWER (28-32 s vs 3.0-3.2 s) on an AVX-only AMD EPYC, where oneDNN emulates it. So on a
-    CPU without native bfloat16 (:func:`cpu_has_native_bfloat16`) the wrapper warns once and
+    CPU without native bfloat16 (:func:`~mmsemdenoise.utils.cpu_has_native_bfloat16`) the wrapper warns once and
     runs float32, unless ``cpu_fallback=False``.
 
     Like :class:`~mmsemdenoise.engine.FiniteCheckOptimWrapper` it never steps on a NaN/Inf loss

@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import autocast
 
-from mmsemdenoise.analysis.noise_sweep import Example, example_of
+from mmsemdenoise.analysis.examples import Example, example_of
 from mmsemdenoise.analysis.sweep_report import tile_grid
 from mmsemdenoise.models.cascade import DenoisingCascade
 from mmsemdenoise.registry import HOOKS
@@ -86,7 +86,7 @@ class DenoiseVisualizationHook(Hook):
     @torch.no_grad()
     def examples(self, runner) -> List[Example]:
         """The model's outputs on the first ``num_images`` validation images, as numpy
-        (:func:`~mmsemdenoise.analysis.noise_sweep.example_of`)."""
+        (:func:`~mmsemdenoise.analysis.examples.example_of`)."""
         loader = runner.val_loop.dataloader
         dataset = loader.dataset
         fp16 = getattr(runner.val_loop, 'fp16', False)

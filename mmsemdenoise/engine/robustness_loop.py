@@ -25,21 +25,21 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, autocast
 
-from mmsemdenoise.analysis.noise_sweep import Example, example_of, scalars
+from mmsemdenoise.analysis.examples import Example, example_of
+from mmsemdenoise.analysis.formatting import scalars
 from mmsemdenoise.analysis.robustness_report import (corruptions_in_mpc, summarize,
                                                      write_robustness_report)
 from mmsemdenoise.analysis.sweep_report import write_report
-from mmsemdenoise.apis import load_denoiser
 from mmsemdenoise.datasets.verify import format_bad_files, skipped_files
 from mmsemdenoise.models.cascade import DenoisingCascade
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
+from mmsemdenoise.models.denoisers.loading import load_denoiser
 from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 from mmsemdenoise.registry import LOOPS
-from mmsemdenoise.utils.model_zoo import is_shipped_name
 from .skipped_files_hook import SKIPPED_KEY
+from .sweep_config import check_sigmas, check_variant
 
 VariantSpec = Union[str, dict]
-RESERVED = ('clean', 'noisy')
 
 
 @LOOPS.register_module()
@@ -120,11 +120,9 @@ class RobustnessTestLoop(TestLoop):
         self.inference_dtype = None if inference_dtype is None else getattr(torch, inference_dtype)
         if sigmas is None and corruptions is None:
             corruptions = list(NOISE_CORRUPTIONS)
+        if sigmas is not None:
+            check_sigmas(sigmas, 'test_cfg.sigmas')
         self.sigmas = [float(s) for s in sigmas or []]
-        if sigmas is not None and (not self.sigmas or min(self.sigmas) < 0
-                                   or len(set(self.sigmas)) != len(self.sigmas)):
-            raise ValueError(f'test_cfg.sigmas must be distinct values >= 0 (0-255 scale), '
-                             f'got {list(sigmas)}')
         self.corruptions = list(corruptions or [])
         unknown = [c for c in self.corruptions if c not in NOISE_CORRUPTIONS]
         if unknown:
@@ -159,8 +157,7 @@ class RobustnessTestLoop(TestLoop):
         denoisers: Dict[str, Optional[nn.Module]] = {'noisy': None}
 
         def add(name: str, denoiser: Optional[nn.Module]) -> None:
-            if name in RESERVED or name in denoisers:
-                raise ValueError(f'test_cfg: variant name {name!r} is reserved or used twice')
+            check_variant(name, None, taken=list(denoisers))
             denoisers[name] = denoiser
 
         if classical not in (None, 'none'):
@@ -170,11 +167,8 @@ class RobustnessTestLoop(TestLoop):
         for name, spec in variants.items():
             spec = dict(checkpoint=spec) if isinstance(spec, str) else dict(spec)
             checkpoint, config = spec.get('checkpoint'), spec.get('config')
-            for kind, path in (('checkpoint', checkpoint), ('config', config)):
-                if path and '://' not in path and '::' not in path and not osp.isfile(path) \
-                        and not is_shipped_name(path):
-                    raise FileNotFoundError(f'variant {name!r}: {kind} file not found: {path}')
-            add(name, load_denoiser(Config.fromfile(config) if config else cfg, checkpoint))
+            check_variant(name, checkpoint, config, taken=list(denoisers))  # before loading
+            denoisers[name] = load_denoiser(Config.fromfile(config) if config else cfg, checkpoint)
         return denoisers
 
     def _runs(self) -> List[tuple]:

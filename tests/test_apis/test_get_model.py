@@ -8,9 +8,9 @@ import pytest
 import torch
 import yaml
 
-from mmsemdenoise.analysis.noise_sweep import parse_variant
 from mmsemdenoise.apis import get_model, list_models, load_denoiser
 from mmsemdenoise.apis import model_zoo
+from mmsemdenoise.engine import parse_variant
 from mmsemdenoise.models.converters import convert_matlab_file
 from mmsemdenoise.models.converters.efficientnet_lite import PACKAGES, converted_state_dict
 from mmsemdenoise.models.noise import GaussianNoise

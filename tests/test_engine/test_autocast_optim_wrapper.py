@@ -7,8 +7,8 @@ from mmengine.config import ConfigDict
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from mmsemdenoise.engine.autocast_optim_wrapper import cpu_has_native_bfloat16
 from mmsemdenoise.registry import MODELS
+from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 
 
 def stage_one_model():

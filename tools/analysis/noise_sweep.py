@@ -36,7 +36,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs)
-from mmsemdenoise.analysis import prepare_config
+from mmsemdenoise.engine import prepare_config
 from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 from mmsemdenoise.utils.cli import error_message
 

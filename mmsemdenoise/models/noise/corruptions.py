@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from mmsemdenoise.registry import MODELS
 from .functional import Generators, draw_normal, make_generators
-from .noise_models import _check_images
+from .noise_models import check_clean_batch
 
 #: imagecorruptions 1.1.2's constant of each noise corruption at severities 1..5.
 NOISE_CORRUPTIONS: Dict[str, Tuple[float, ...]] = {
@@ -226,7 +226,7 @@ class CorruptionNoise(nn.Module):
             tuple[Tensor, Tensor]: ``noisy`` ``(N, C, H, W)`` in ``[0, 1]`` (dtype and device of
             ``clean``) and ``noise_level`` ``(N,)``, the RMS of ``noisy - clean``.
         """
-        _check_images(clean)
+        check_clean_batch(clean)
         generators = make_generators(seeds, clean.shape[0], clean.device)
         severity = self.draw_severity(clean.shape[0], generators)
         table = torch.tensor(NOISE_CORRUPTIONS[self.corruption], dtype=WORK_DTYPE)

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from mmsemdenoise.registry import MODELS
 from .corruptions import NOISE_CORRUPTIONS, SEVERITIES
 from .functional import make_generators
-from .noise_models import _check_images
+from .noise_models import check_clean_batch
 
 NoiseCfg = Union[dict, nn.Module]
 
@@ -91,7 +91,7 @@ class MixedNoise(nn.Module):
             tuple[Tensor, Tensor]: ``noisy`` ``(N, C, H, W)`` and ``noise_level`` ``(N,)``,
             dtype and device of ``clean``.
         """
-        _check_images(clean)
+        check_clean_batch(clean)
         generators = make_generators(seeds, clean.shape[0], clean.device)
         choice, sub_seeds = self.draw_choice(clean.shape[0], generators)
         noisy = torch.empty_like(clean)

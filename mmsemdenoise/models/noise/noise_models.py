@@ -41,7 +41,11 @@ def _as_range(value: Range, name: str, minimum: float,
     return low, high
 
 
-def _check_images(clean: Tensor) -> None:
+def check_clean_batch(clean: Tensor) -> None:
+    """Raise a clear error unless ``clean`` is a float (N, C, H, W) tensor (values in [0, 1]).
+
+    Shared by the noise models of this package (:mod:`.corruptions`, :mod:`.mixed`).
+    """
     if not isinstance(clean, Tensor) or clean.dim() != 4 or not clean.is_floating_point():
         got = tuple(clean.shape) if isinstance(clean, Tensor) else type(clean).__name__
         raise ValueError(f'noise models take float images (N, C, H, W) in [0, 1], got {got}')
@@ -86,7 +90,7 @@ class GaussianNoise(nn.Module):
             tuple[Tensor, Tensor]: ``noisy`` ``(N, C, H, W)`` and ``noise_level`` ``(N,)``,
             sigma / 255 of each image.
         """
-        _check_images(clean)
+        check_clean_batch(clean)
         generators = make_generators(seeds, clean.shape[0], clean.device)
         sigma = draw_uniform(clean.shape[0], *self.sigma_range, generators, clean.device) / 255.0
         noisy = add_gaussian_noise(clean, sigma, generators, clip=self.clip)
@@ -138,7 +142,7 @@ class PoissonGaussianNoise(nn.Module):
             tuple[Tensor, Tensor]: ``noisy`` ``(N, C, H, W)`` and ``noise_level`` ``(N,)``, the RMS
             standard deviation ``sqrt(a * mean(clean) + b)`` of each image in ``[0, 1]`` units.
         """
-        _check_images(clean)
+        check_clean_batch(clean)
         num, device = clean.shape[0], clean.device
         generators = make_generators(seeds, num, device)
         a = draw_uniform(num, *self.a_range, generators, device)
@@ -206,7 +210,7 @@ class JPEGNoise(nn.Module):
             tuple[Tensor, Tensor]: ``noisy`` ``(N, 3, H, W)`` in ``[0, 1]`` and ``noise_level``
             ``(N,)``, the RMS error of each image in ``[0, 1]`` units.
         """
-        _check_images(clean)
+        check_clean_batch(clean)
         noisy = jpeg_compress(clean, self.draw_quality(clean.shape[0], seeds))
         level = (noisy.float() - clean.detach().float()).pow(2).mean(dim=(1, 2, 3)).sqrt()
         return noisy, level.to(clean.dtype)

@@ -1,4 +1,5 @@
-"""Noise sweep set-up: a cascade config turned into a test-only run of :class:`RobustnessTestLoop`.
+"""Noise sweep set-up: a cascade config turned into a test-only run of :class:`RobustnessTestLoop`,
+and the checks of the sweep's arguments, which the loop runs too (one owner, one message each).
 
 The sweep itself is the registered test loop
 :class:`~mmsemdenoise.engine.RobustnessTestLoop` (``test_cfg=dict(type='RobustnessTestLoop',
@@ -18,22 +19,22 @@ weights). The noise of an image is drawn from a seed of its file name, so every 
 same noisy image at a given setting, and the sigmas share one noise pattern, scaled.
 
 This module holds what ``tools/analysis/noise_sweep.py`` and ``tools/demo.py`` need around the
-loop: argument checks, :func:`prepare_config`, and the example-image conversion the loop uses.
+loop (:func:`prepare_config`) and the argument checks they share with it. It sits beside the loop
+in ``engine``, below ``apis`` (``.importlinter``); the report writers are in
+:mod:`mmsemdenoise.analysis`.
 """
 import copy
 import os.path as osp
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
-import numpy as np
 from mmengine.config import Config
 
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
 from mmsemdenoise.utils.model_zoo import is_shipped_name
 
 CASCADE_TYPES = ('DenoisingCascade', 'mmsemdenoise.DenoisingCascade')
+#: Names of the built-in variants, which a named checkpoint cannot take.
 RESERVED = ('clean', 'noisy')
-#: One example image of a run (see :func:`example_of`).
-Example = Dict[str, Optional[np.ndarray]]
 
 
 def parse_variant(spec: str) -> Tuple[str, str, Optional[str]]:
@@ -54,19 +55,47 @@ def parse_variant(spec: str) -> Tuple[str, str, Optional[str]]:
     if not sep or not name or not rest:
         raise ValueError(f'--variant must be NAME=CHECKPOINT[,CONFIG], got {spec!r}')
     checkpoint, _, config = rest.partition(',')
+    check_variant(name, checkpoint, config or None)
+    return name, checkpoint, config or None
+
+
+def check_variant(name: str,
+                  checkpoint: Optional[str],
+                  config: Optional[str] = None,
+                  taken: Sequence[str] = ()) -> None:
+    """Raise a clear error unless a variant's name is free and its files exist.
+
+    Args:
+        name (str): The variant's name.
+        checkpoint (str, optional): Its checkpoint: a path, a URL or a shipped name.
+        config (str, optional): The config that builds its denoiser. Defaults to None.
+        taken (Sequence[str]): Names of the variants before it. Defaults to ().
+
+    Raises:
+        ValueError: If the name is reserved (:data:`RESERVED`) or taken.
+        FileNotFoundError: If a local file does not exist.
+    """
     if name in RESERVED:
-        raise ValueError(f'--variant name {name!r} is reserved for a built-in variant {RESERVED}')
+        raise ValueError(f'variant name {name!r} is reserved for a built-in variant {RESERVED}')
+    if name in taken:
+        raise ValueError(f'variant name {name!r} is used twice')
     for kind, path in (('checkpoint', checkpoint), ('config', config)):
         if path and '://' not in path and '::' not in path and not osp.isfile(path) \
                 and not is_shipped_name(path):
             raise FileNotFoundError(f'variant {name!r}: {kind} file not found: {path}')
-    return name, checkpoint, config or None
 
 
-def check_sigmas(sigmas: Sequence[float]) -> None:
-    """Raise a clear error unless the sigmas are distinct, non-negative numbers."""
+def check_sigmas(sigmas: Sequence[float], option: str = '--sigmas') -> None:
+    """Raise a clear error unless the sigmas are distinct, non-negative numbers.
+
+    Args:
+        sigmas (Sequence[float]): Gaussian noise levels (0-255 scale).
+        option (str): What the message calls them: the command line's option or the config
+            key. Defaults to '--sigmas'.
+    """
     if not sigmas or min(sigmas) < 0 or len(set(sigmas)) != len(sigmas):
-        raise ValueError(f'--sigmas must be distinct values >= 0 (0-255 scale), got {list(sigmas)}')
+        raise ValueError(f'{option} must be distinct values >= 0 (0-255 scale), got '
+                         f'{list(sigmas)}')
 
 
 def check_cascade_config(cfg: Config) -> None:
@@ -75,47 +104,6 @@ def check_cascade_config(cfg: Config) -> None:
     if model_type not in CASCADE_TYPES:
         raise TypeError(f'config {getattr(cfg, "filename", "")}: model.type is {model_type!r}; '
                         'the noise sweep needs a DenoisingCascade config (e.g. configs/cascade/)')
-
-
-def example_of(sample) -> Example:
-    """One output of the cascade as numpy arrays for the example grids.
-
-    Returns:
-        dict: ``image`` (H, W, 3) uint8 RGB (the denoised input of the task model), ``clean``
-        and ``noisy`` (the same for the clean and the noisy image), ``pred_mask`` / ``gt_mask``
-        (h, w) int (mmseg) or ``pred_label`` / ``gt_label`` int (mmpretrain), and
-        ``clean_label``, the class predicted on the clean image (``predict_clean``); None where
-        absent.
-    """
-    clean_prediction = sample.get('clean_prediction')
-    return dict(image=_to_uint8(sample.get('pred_img')), clean=_to_uint8(sample.get('gt_img')),
-                noisy=_to_uint8(sample.get('noisy_img')),
-                pred_mask=_mask(sample.get('pred_sem_seg')),
-                gt_mask=_mask(sample.get('gt_sem_seg')),
-                pred_label=_label(sample.get('pred_label')),
-                gt_label=_label(sample.get('gt_label')),
-                clean_label=None if clean_prediction is None else
-                _label(clean_prediction.get('pred_label')))
-
-
-def _to_uint8(img) -> Optional[np.ndarray]:
-    if img is None:
-        return None
-    return img.detach().float().clamp(0, 255).round().byte().permute(1, 2, 0).cpu().numpy()
-
-
-def _mask(pixel_data) -> Optional[np.ndarray]:
-    return None if pixel_data is None else pixel_data.data[0].detach().cpu().numpy()
-
-
-def _label(label) -> Optional[int]:
-    return None if label is None or label.numel() == 0 else int(label.flatten()[0])
-
-
-def scalars(metrics: dict) -> Dict[str, float]:
-    """The evaluator's numbers (per-class tables and other non-scalars are left out)."""
-    return {key: float(value) for key, value in metrics.items()
-            if np.ndim(value) == 0 and np.issubdtype(np.asarray(value).dtype, np.number)}
 
 
 def prepare_config(cfg: Config,
@@ -168,8 +156,7 @@ def prepare_config(cfg: Config,
     named = {}
     for spec in variants:
         name, checkpoint, config = parse_variant(spec)
-        if name in named:
-            raise ValueError(f'variant name {name!r} is used twice')
+        check_variant(name, checkpoint, config, taken=list(named))
         named[name] = dict(checkpoint=checkpoint, config=config)
     cfg = copy.deepcopy(cfg)
     if task_checkpoint is not None:
