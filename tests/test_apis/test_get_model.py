@@ -125,12 +125,36 @@ def test_efficientnet_lite1_lite2_need_their_package(arch):
     assert model.backbone.arch == arch and not model.training
 
 
-def test_models_without_weights_and_unknown_names():
-    with pytest.raises(ValueError, match='fastscnn_camvid-180x240_cpu has no released weights: '
-                       'train it'):
-        get_model('fastscnn_camvid-180x240_cpu')
-    segmentor = get_model('fastscnn_camvid-180x240_cpu', pretrained=False)
+def test_shipped_task_model_loads_by_name():
+    """The CamVid Fast-SCNN ships: get_model gives the mmseg segmentor with the file's weights."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    segmentor = get_model('fastscnn_camvid-180x240_cpu')
     assert type(segmentor).__name__ == 'EncoderDecoder' and not segmentor.training
+    shipped = CheckpointLoader.load_checkpoint('mmsemdenoise://fastscnn_camvid-180x240_cpu')
+    state = segmentor.state_dict()
+    assert set(shipped) == set(state)
+    assert all(torch.equal(state[k], v.float()) for k, v in shipped.items()
+               if v.is_floating_point())
+    initial = get_model('fastscnn_camvid-180x240_cpu', pretrained=False)
+    assert not torch.equal(initial.state_dict()['decode_head.conv_seg.weight'],
+                           state['decode_head.conv_seg.weight'])
+
+
+def test_models_without_weights_and_unknown_names(tmp_path, monkeypatch):
+    # an entry without released weights (a config and its results only), in an index of its own
+    (tmp_path / 'configs').mkdir()
+    (tmp_path / 'configs/metafile.yml').write_text(
+        'Models:\n  - Name: fastscnn_untrained\n'
+        f'    Config: {REPO / "configs/task_models/fastscnn_camvid-180x240_cpu.py"}\n'
+        '    Results:\n      - {Task: Semantic Segmentation, Dataset: CamVid, '
+        'Metrics: {mIoU: 1.0}}\n')
+    (tmp_path / 'model-index.yml').write_text('Import:\n  - configs/metafile.yml\n')
+    monkeypatch.setattr(model_zoo, 'index_root', lambda: str(tmp_path))
+    with pytest.raises(ValueError, match='fastscnn_untrained has no released weights: train it'):
+        get_model('fastscnn_untrained')
+    segmentor = get_model('fastscnn_untrained', pretrained=False)
+    assert type(segmentor).__name__ == 'EncoderDecoder' and not segmentor.training
+    monkeypatch.undo()
     with pytest.raises(ValueError, match="no model named 'three-scale_blind' in the model zoo; "
                        'did you mean three-scale_blind_bsd400'):
         get_model('three-scale_blind')
