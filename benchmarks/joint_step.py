@@ -119,8 +119,9 @@ def optim_cfg(cfg: dict, bfloat16: bool) -> dict:
     ``FiniteCheckOptimWrapper``, the same checks without the cast) or under bfloat16 autocast
     (the type becomes ``AutocastOptimWrapper``)."""
     cfg = copy.deepcopy(dict(cfg))
-    if bfloat16:
-        cfg['type'] = 'AutocastOptimWrapper'
+    if bfloat16:  # no float32 fallback on a CPU without native bfloat16: a bfloat16 row is
+        cfg['type'] = 'AutocastOptimWrapper'  # bfloat16, like the task_grad step beside it
+        cfg['cpu_fallback'] = False
     elif cfg.get('type') == 'AutocastOptimWrapper':
         cfg['type'] = 'FiniteCheckOptimWrapper'
     return cfg

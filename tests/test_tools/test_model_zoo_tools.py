@@ -32,9 +32,7 @@ def test_the_rules_catch_broken_entries(load_tool, tmp_path):
     root.mkdir()
     for item in ('model-index.yml', 'configs', 'tools'):
         (shutil.copytree if (REPO / item).is_dir() else shutil.copy)(REPO / item, root / item)
-    (root / 'mmsemdenoise' / 'weights').mkdir(parents=True)
-    for item in ('SHA256SUMS', 'three-scale_blind_bsd400.pth'):
-        shutil.copy(REPO / 'mmsemdenoise' / 'weights' / item, root / 'mmsemdenoise' / 'weights')
+    shutil.copytree(REPO / 'mmsemdenoise' / 'weights', root / 'mmsemdenoise' / 'weights')
     assert tool.check_all(root) == []
 
     dncnn = root / 'configs/denoise/official/dncnn/metafile.yml'
