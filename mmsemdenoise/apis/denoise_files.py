@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import torch
 import torch.nn as nn
 from tqdm import tqdm
 
 from mmsemdenoise.datasets.clean_image_folder import IMG_EXTENSIONS
+from mmsemdenoise.models.noise import GaussianNoise
 from mmsemdenoise.models.noise.functional import image_seed
 from mmsemdenoise.utils.atomic_files import remove_stale_temp_files
 from mmsemdenoise.utils.images import DEFAULT_MAX_PIXELS, path_problem
@@ -28,6 +30,8 @@ from .inference import denoise_array
 
 #: Images with a side longer than this are denoised in overlapping tiles of this side.
 DEFAULT_TILE = 512
+#: Base seed of the added noise: the cascade's default ``eval_seed``, the sweep's.
+EVAL_SEED = 0
 DEFAULT_OVERLAP = 64
 
 
@@ -70,13 +74,30 @@ def check_sigma(sigma: Optional[float], what: str = 'noise level') -> None:
 
 
 def add_noise(pixels: np.ndarray, sigma: float, key: str) -> np.ndarray:
-    """Add Gaussian noise of ``sigma`` (0-255 scale of the full range) seeded by ``key``; same
-    dtype (uint8 or uint16), rounded and clipped."""
+    """Add the sweep's Gaussian noise of ``sigma`` to an image, rounded and clipped.
+
+    The package's :class:`~mmsemdenoise.models.noise.GaussianNoise` on the image as the cascade
+    sees it, float32 in [0, 1] channel-first, seeded as the sweep seeds an image: from its file
+    name ``key`` and :data:`EVAL_SEED` (:func:`~mmsemdenoise.models.noise.functional.image_seed`,
+    the key the cascade takes from a data sample without ``img_id``). The same RGB photo and
+    sigma give the sweep's noisy pixels, rounded to the file's depth.
+
+    Args:
+        pixels (np.ndarray): (H, W) grey or (H, W, C) colour (RGB), uint8 or uint16.
+        sigma (float): Standard deviation on the 0-255 scale of the full range.
+        key (str): The file name.
+
+    Returns:
+        np.ndarray: The noisy image, same shape and dtype.
+    """
     check_sigma(sigma, 'the added noise\'s sigma')
     peak = float(np.iinfo(pixels.dtype).max)
-    rng = np.random.default_rng(image_seed(key, 0))
-    noisy = pixels / peak + rng.normal(0, sigma / 255, pixels.shape)
-    return (np.clip(noisy, 0, 1) * peak).round().astype(pixels.dtype)
+    chw = torch.from_numpy(np.ascontiguousarray(pixels.astype(np.float32)))
+    chw = chw[None] if chw.dim() == 2 else chw.permute(2, 0, 1)
+    clean = chw[None] / peak  # as PixelPreprocessor: float32 division
+    noisy, _ = GaussianNoise(sigma=sigma)(clean, seeds=[image_seed(key, EVAL_SEED)])
+    noisy = noisy[0].permute(1, 2, 0) if pixels.ndim == 3 else noisy[0, 0]
+    return (noisy.clamp(0, 1) * peak).round().numpy().astype(pixels.dtype)
 
 
 def _resolve(path: Path) -> Optional[Path]:
@@ -143,8 +164,9 @@ def denoise_files(denoiser: nn.Module,
         out_dir (str | Path): Output folder, created if missing; must not hold the inputs.
         noise_level (float, optional): sigma (0-255) given to networks that take it (FFDNet);
             defaults to ``add_noise_sigma``. Defaults to None.
-        add_noise_sigma (float, optional): First add Gaussian noise of this sigma (seeded by the
-            file name) and also write the noisy image as ``<name>_noisy<suffix>``.
+        add_noise_sigma (float, optional): First add Gaussian noise of this sigma (the sweep's:
+            :func:`add_noise`, seeded by the file name) and also write the noisy image as
+            ``<name>_noisy<suffix>``.
             Defaults to None.
         tile (int, optional): Tile side for images with a longer side; None or 0: whole images.
             Defaults to :data:`DEFAULT_TILE`.

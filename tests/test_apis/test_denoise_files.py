@@ -157,3 +157,30 @@ def test_noise_level_is_required_by_ffdnet_and_noisy_copies_are_seeded(tmp_path)
     denoise_files(ffdnet, [src / 'a.png'], tmp_path / 'out', add_noise_sigma=25, progress=False)
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / 'out/a_noisy.png')), noisy)
     assert cv2.imread(str(tmp_path / 'out/a.png')).shape == (15, 21, 3)
+
+
+def test_added_noise_is_the_sweeps_noise(tmp_path):
+    """``--add-noise 25`` writes the noisy pixels the sweep's cascade makes of the same file at
+    sigma 25 (GaussianNoise, seeded by the file name), rounded to 8 bits."""
+    from mmengine.structures import BaseDataElement
+
+    from mmsemdenoise.models.cascade import DenoisingCascade
+    src = tmp_path / 'in'
+    src.mkdir()
+    bgr = RNG.integers(0, 256, (17, 23, 3), dtype=np.uint8)
+    cv2.imwrite(str(src / 'street.png'), bgr)
+    denoise_files(DnCNN(num_layers=3).eval(), [src / 'street.png'], tmp_path / 'out',
+                  add_noise_sigma=25, progress=False)
+    written = cv2.imread(str(tmp_path / 'out/street_noisy.png'))[..., ::-1]  # RGB
+    # the sweep: the pipeline's BGR pixels -> PixelPreprocessor -> the cascade's seeded test
+    # noise, with the data sample's img_path as the loaders give it (no img_id)
+    cascade = DenoisingCascade(test_noise=dict(type='GaussianNoise', sigma=25),
+                               data_preprocessor=dict(type='PixelPreprocessor', bgr_to_rgb=True))
+    sample = BaseDataElement(metainfo=dict(img_path=str(tmp_path / 'elsewhere/street.png')))
+    batch = cascade.data_preprocessor(
+        dict(inputs=[torch.from_numpy(bgr).permute(2, 0, 1)], data_samples=[sample]))
+    with torch.no_grad():
+        result = cascade(**batch, mode='predict')[0]
+    swept = result.noisy_img.clamp(0, 255).round().permute(1, 2, 0).numpy().astype(np.uint8)
+    np.testing.assert_array_equal(written, swept)
+    assert np.abs(written.astype(int) - bgr[..., ::-1]).mean() > 10  # noise was added
