@@ -2,8 +2,11 @@
 
 Real configs and Runners: stage 1 (`denoise/three-scale_bsd400_sigma25_cpu-1h.py`) trains two
 iterations on tiny photos; stage 2 (`cascade/efficientnet-lite0_denoise-labelfree_check.py`) is
-given the stage-1 WORK DIR as its one handover variable (`denoiser_checkpoint`), and a hook reads
-the denoiser's weights when stage-2 training starts (after the Runner's init_weights).
+given the stage-1 WORK DIR as its one handover variable (`denoiser_checkpoint`): it declares no
+denoiser, so the stage-1 checkpoint's own config (`meta['cfg']`, written by mmengine) gives the
+architecture (an 8-channel net here), and a hook reads the denoiser's weights when stage-2
+training starts (after the Runner's init_weights). The stage-2 checkpoint then carries the
+architecture on to the next stage or the sweep.
 """
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS, init_default_scope
 from mmengine.runner import Runner
 
+from mmsemdenoise.apis import load_denoiser
 from mmsemdenoise.registry import MODELS
 from mmsemdenoise.utils import CheckpointMismatchError, load_weights
 
@@ -66,7 +70,7 @@ def test_stage2_starts_from_the_stage1_weights(tmp_path, repo_root):
 
     cfg2 = Config.fromfile(str(repo_root / STAGE2))
     cfg2.work_dir = str(tmp_path / 'stage2')
-    cfg2.model.denoiser.base_channels = 8
+    assert 'denoiser' not in cfg2.model  # the architecture comes with the checkpoint
     cfg2.model.denoiser_checkpoint = cfg1.work_dir  # the one handover variable: a work dir
     task = MODELS.build(cfg2.model.task_model)
     torch.save({'state_dict': task.state_dict()}, tmp_path / 'task.pth')
@@ -79,7 +83,9 @@ def test_stage2_starts_from_the_stage1_weights(tmp_path, repo_root):
     cfg2.val_dataloader = cfg2.val_cfg = cfg2.val_evaluator = None
     cfg2.test_dataloader = cfg2.test_cfg = cfg2.test_evaluator = None
     cfg2.custom_hooks = [dict(type='RecordDenoiserAtStart')]
-    Runner.from_cfg(cfg2).train()
+    runner2 = Runner.from_cfg(cfg2)
+    assert runner2.model.denoiser.conv0.out_channels == 8  # built as stage 1 was
+    runner2.train()
 
     start = RecordDenoiserAtStart.seen
     denoiser_keys = {k[len('denoiser.'):] for k in stage1_end if k.startswith('denoiser.')}
@@ -87,8 +93,16 @@ def test_stage2_starts_from_the_stage1_weights(tmp_path, repo_root):
     for key, value in start.items():
         assert torch.equal(value, stage1_end[f'denoiser.{key}']), key
     # and the stage-1 weights are not what a fresh network starts with
-    fresh = MODELS.build(cfg2.model.denoiser).state_dict()
+    fresh = MODELS.build(dict(type='ThreeScaleDenoiser', base_channels=8)).state_dict()
     assert any(not torch.equal(fresh[k], start[k]) for k in start)
+    # stage 2 -> sweep: the stage-2 checkpoint alone gives the architecture and the weights
+    # (its config declares no denoiser: the link to stage 1 is followed)
+    stage2_end = torch.load(tmp_path / 'stage2' / 'iter_1.pth', map_location='cpu',
+                            weights_only=True)['state_dict']
+    handed = load_denoiser(None, str(tmp_path / 'stage2'))
+    assert handed.conv0.out_channels == 8
+    for key, value in handed.state_dict().items():
+        assert torch.equal(value, stage2_end[f'denoiser.{key}']), key
 
 
 def test_handover_is_strict(tmp_path):

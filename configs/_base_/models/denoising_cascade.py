@@ -4,6 +4,7 @@
 #   _base_ = ['mmseg::deeplabv3/...py', 'mmsemdenoise::_base_/models/denoising_cascade.py']
 #   model = dict(_base_.cascade, task_model=_base_.model, task_checkpoint=...,
 #                denoiser_checkpoint=..., noise=..., loss=dict(type='JointLoss', task_weight=...))
+#   (the denoiser is built with the architecture its checkpoint carries)
 #   optim_wrapper = dict(_delete_=True, **_base_.cascade_optim_wrapper)  # replaces the task's
 #   val_evaluator = [_base_.val_evaluator, *_base_.denoise_metrics]
 #
@@ -13,8 +14,9 @@ cascade = dict(
     _delete_=True,
     type='DenoisingCascade',
     data_preprocessor=dict(type='PixelPreprocessor', bgr_to_rgb=True),
-    denoiser=dict(type='ThreeScaleDenoiser'),
-    # a stage-1 work dir (its last checkpoint), a checkpoint file or a shipped name
+    # a stage-1 work dir (its last checkpoint), a checkpoint file or a shipped name: it carries
+    # the denoiser's architecture too (the run's config in the file, or the name's metafile
+    # config), so no `denoiser=` here; one declared anyway must agree with it
     denoiser_checkpoint='mmsemdenoise://three-scale_blind_bsd400',
     noise=dict(type='GaussianNoise', sigma=25),
     loss=dict(type='JointLoss', rec_loss=dict(type='MSELoss'), task_weight=0.0))

@@ -22,8 +22,9 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from mmsemdenoise.registry import MODELS
-from ..losses import distillation_loss
 from mmsemdenoise.utils.weights import load_weights
+from ..denoisers.architecture import resolve_architecture
+from ..losses import distillation_loss
 from .flow import add_noise, denoise, image_seeds, to_task_batch
 from .frozen_task import freeze
 
@@ -59,8 +60,13 @@ class DenoisingCascade(BaseModel):
     """A trainable denoiser in front of an optional frozen mmseg/mmpretrain task model.
 
     Args:
-        denoiser (dict | nn.Module | None): The denoiser; ``None`` passes the noisy image
-            through (the "noisy input" baseline).
+        denoiser (dict | nn.Module | None): The denoiser. ``None`` with a
+            ``denoiser_checkpoint``: built with the architecture the checkpoint carries
+            (a shipped name's metafile config, a converter's ``meta['model_cfg']``, or the
+            run's config in ``meta['cfg']``); a config with one: checked against it (a
+            contradiction raises, naming both) and built before the file exists; ``None``
+            without a checkpoint passes the noisy image through (the "noisy input" baseline).
+            Defaults to None.
         noise (dict | nn.Module | None): Noise added to the clean images in training; ``None``
             adds none. Defaults to None.
         test_noise (dict | nn.Module | None): Noise at validation/test, drawn per image from a
@@ -74,9 +80,10 @@ class DenoisingCascade(BaseModel):
             upstream configs that keep it outside ``model`` (mmpretrain's top-level
             ``data_preprocessor``, which its Runner merges into the model). Used only when
             ``task_model`` has none. Defaults to None.
-        denoiser_checkpoint (str, optional): The denoiser's weights: a stage-1 (or any cascade)
-            checkpoint, whose ``denoiser.*`` keys are taken, a bare denoiser state dict, or a
-            shipped name (``mmsemdenoise://three-scale_blind_bsd400``). Loaded strictly by
+        denoiser_checkpoint (str, optional): The denoiser's weights and architecture: a
+            stage-1 (or any cascade) checkpoint or its run's work dir, whose ``denoiser.*`` keys
+            are taken, a bare denoiser checkpoint, or a shipped name
+            (``mmsemdenoise://three-scale_blind_bsd400``). Loaded strictly by
             :meth:`init_weights` (when the Runner starts training). Defaults to None (the
             denoiser's own ``init_cfg``).
         task_checkpoint (str, optional): Local path, URL or shipped name of the task model's
@@ -115,7 +122,7 @@ class DenoisingCascade(BaseModel):
     """
 
     def __init__(self,
-                 denoiser: ModuleCfg,
+                 denoiser: ModuleCfg = None,
                  noise: ModuleCfg = None,
                  test_noise: ModuleCfg = None,
                  task_model: ModuleCfg = None,
@@ -139,6 +146,9 @@ class DenoisingCascade(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if task_target not in TASK_TARGETS:
             raise ValueError(f'task_target must be one of {TASK_TARGETS}, got {task_target!r}')
+        if denoiser_checkpoint and not isinstance(denoiser, nn.Module):
+            denoiser = resolve_architecture(denoiser, denoiser_checkpoint,
+                                            owner='DenoisingCascade')
         self.denoiser = _build(denoiser)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if self.denoiser is not None:

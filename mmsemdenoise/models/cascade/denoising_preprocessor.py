@@ -20,6 +20,7 @@ from mmengine.registry import MODELS as ROOT_MODELS
 
 from mmsemdenoise.registry import MODELS, SCOPE
 from mmsemdenoise.utils.weights import load_weights
+from ..denoisers.architecture import resolve_architecture
 from .data_preprocessor import PixelPreprocessor
 from .flow import add_noise, denoise, image_seeds, to_task_batch
 from .frozen_task import freeze
@@ -71,12 +72,14 @@ class DenoisingDataPreprocessor(BaseDataPreprocessor):
         checkpoint that does hold them (a model saved with this preprocessor) loads them.
 
     Args:
-        denoiser (dict | nn.Module): The denoiser, e.g. ``dict(type='ThreeScaleDenoiser')``
-            (built in the ``mmsemdenoise`` scope).
+        denoiser (dict | nn.Module, optional): The denoiser, e.g.
+            ``dict(type='ThreeScaleDenoiser')`` (built in the ``mmsemdenoise`` scope). None:
+            the architecture ``denoiser_checkpoint`` carries; a config is checked against it
+            (a contradiction raises, naming both). Defaults to None.
         task_preprocessor (dict | BaseDataPreprocessor): The task model's own data preprocessor,
             e.g. mmseg's ``SegDataPreProcessor`` or mmpretrain's ``ClsDataPreprocessor`` config
             (built in the current scope; name the type with its scope, as
-            ``'mmpretrain.ClsDataPreprocessor'``, to be independent of it).
+            ``'mmpretrain.ClsDataPreprocessor'``, to be independent of it). Required.
         denoiser_checkpoint (str, optional): The denoiser's weights: a shipped name
             (``mmsemdenoise://three-scale_blind_bsd400``), a checkpoint file (a bare denoiser or a
             cascade, whose ``denoiser.*`` keys are taken) or a run's work dir; loaded strictly
@@ -95,8 +98,8 @@ class DenoisingDataPreprocessor(BaseDataPreprocessor):
     """
 
     def __init__(self,
-                 denoiser: ModuleCfg,
-                 task_preprocessor: Union[dict, BaseDataPreprocessor],
+                 denoiser: Optional[ModuleCfg] = None,
+                 task_preprocessor: Union[dict, BaseDataPreprocessor, None] = None,
                  denoiser_checkpoint: Optional[str] = None,
                  noise: Optional[ModuleCfg] = None,
                  eval_seed: int = 0,
@@ -105,6 +108,12 @@ class DenoisingDataPreprocessor(BaseDataPreprocessor):
                  channels_last: bool = True,
                  batch_augments: Optional[dict] = None) -> None:
         super().__init__()
+        if task_preprocessor is None:
+            raise TypeError("DenoisingDataPreprocessor: task_preprocessor is required (the task "
+                            "model's own data preprocessor)")
+        if not isinstance(denoiser, nn.Module):
+            denoiser = resolve_architecture(denoiser, denoiser_checkpoint,
+                                            owner='DenoisingDataPreprocessor')
         self.pixels = PixelPreprocessor(bgr_to_rgb=bgr_to_rgb)
         self.denoiser = freeze(_build_ours(denoiser))
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format

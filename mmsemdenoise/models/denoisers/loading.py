@@ -1,5 +1,6 @@
-"""Build a denoiser from a config (or a shipped name) and load its weights: what the noise sweep's
-loop and the user APIs (:mod:`mmsemdenoise.apis`, which re-exports these) load denoisers with.
+"""Build a denoiser from its checkpoint (which carries its architecture), a config or a shipped
+name, and load its weights: what the noise sweep's loop and the user APIs
+(:mod:`mmsemdenoise.apis`, which re-exports these) load denoisers with.
 
 Below ``engine`` and ``apis`` (``.importlinter``), so the test loop need not import the APIs.
 """
@@ -15,6 +16,7 @@ from mmengine.registry import init_default_scope
 from mmsemdenoise.registry import MODELS
 from mmsemdenoise.utils.model_zoo import SCHEME, is_shipped_name, shipped_config
 from mmsemdenoise.utils.weights import load_weights
+from .architecture import resolve_architecture
 
 
 def resolve_config(config: str) -> str:
@@ -31,18 +33,23 @@ def resolve_config(config: str) -> str:
                             f'{SCHEME}<name>)')
 
 
-def load_denoiser(config: Union[str, Config, None],
+def load_denoiser(config: Union[str, Config, dict, None] = None,
                   checkpoint: Optional[str] = None,
                   device: Union[str, torch.device] = 'cpu',
                   fuse_conv_bn: bool = False,
                   trust_checkpoint: bool = False) -> nn.Module:
-    """Build ``model.denoiser`` of a config and load its weights, in eval mode.
+    """Build a denoiser and load its weights, in eval mode.
+
+    The architecture comes from the checkpoint itself (:func:`carried_architecture`: a shipped
+    name's metafile config, a converter's ``meta['model_cfg']``, or the run's config mmengine
+    wrote into the file); ``config`` may state it too, and is then checked against it.
 
     Args:
-        config (str | Config, optional): A config whose ``model`` is a
-            :class:`DenoisingCascade`, or a shipped name (its metafile's config, and its weights
-            unless ``checkpoint`` is given). None: ``checkpoint`` must be a shipped name, whose
-            config is used.
+        config (str | Config | dict, optional): The architecture, explicitly: a config whose
+            ``model`` is a :class:`DenoisingCascade` (its ``model.denoiser``; if it declares
+            none, the architecture of its ``model.denoiser_checkpoint``), a denoiser config
+            ``dict(type=...)``, or a shipped name (its metafile's config, and its weights unless
+            ``checkpoint`` is given). None: the checkpoint's own. Defaults to None.
         checkpoint (str, optional): A cascade checkpoint (keys ``denoiser.*`` are taken), a
             bare denoiser checkpoint such as ``tools/convert_matlab_weights.py`` writes, a run's
             work dir, or a shipped name (``mmsemdenoise://three-scale_blind_bsd400``); loaded
@@ -59,29 +66,40 @@ def load_denoiser(config: Union[str, Config, None],
         nn.Module: The denoiser, ``forward(noisy (N,3,H,W) in [0,1], noise_level (N,) or None)``.
 
     Raises:
-        KeyError: If the config has no ``model.denoiser`` or the checkpoint does not fit
-            (:class:`~mmsemdenoise.utils.CheckpointMismatchError`, naming the keys).
-        ValueError: If neither a config nor a shipped checkpoint name is given.
+        KeyError: If the config has no ``model.denoiser`` nor ``model.denoiser_checkpoint``,
+            or the checkpoint does not fit (:class:`~mmsemdenoise.utils.CheckpointMismatchError`,
+            naming the keys).
+        ValueError: If neither names an architecture, or the config's contradicts the
+            checkpoint's (naming both).
+        FileNotFoundError: If the config or the checkpoint is missing.
         UntrustedCheckpointError: If the checkpoint needs classes outside the allowlist and
             ``trust_checkpoint`` is False.
     """
-    if config is None:
-        if checkpoint is None or not is_shipped_name(checkpoint):
-            raise ValueError(f'load_denoiser: without a config the checkpoint must be a shipped '
-                             f'name ({SCHEME}<name>, whose metafile names the config); got '
-                             f'{checkpoint!r}')
-        config = shipped_config(checkpoint)
-    elif isinstance(config, str) and not osp.isfile(config) and is_shipped_name(config):
+    if isinstance(config, str) and not osp.isfile(config) and is_shipped_name(config):
         checkpoint = config if checkpoint is None else checkpoint
         config = shipped_config(config)
     if checkpoint is not None and is_shipped_name(checkpoint) and '://' not in checkpoint:
         checkpoint = SCHEME + checkpoint  # a bare shipped name
-    cfg = Config.fromfile(resolve_config(config)) if isinstance(config, str) else config
-    denoiser_cfg = cfg.get('model', {}).get('denoiser')
-    if not denoiser_cfg:
-        raise KeyError(f'config {getattr(cfg, "filename", "")}: no model.denoiser to build')
-    init_default_scope(cfg.get('default_scope', 'mmsemdenoise'))
-    denoiser_cfg = dict(denoiser_cfg)
+    scope, explicit, source = 'mmsemdenoise', None, checkpoint
+    if isinstance(config, dict) and not isinstance(config, Config) and 'model' not in config:
+        explicit = dict(config)
+    elif config is not None:
+        cfg = Config.fromfile(resolve_config(config)) if isinstance(config, str) else config
+        model = cfg.get('model') or {}
+        explicit = model.get('denoiser')
+        source = checkpoint if checkpoint is not None else model.get('denoiser_checkpoint')
+        if not explicit and not source:
+            raise KeyError(f'config {getattr(cfg, "filename", "")}: no model.denoiser to build '
+                           '(nor a model.denoiser_checkpoint to take it from)')
+        scope = cfg.get('default_scope', scope)
+    elif checkpoint is None:
+        raise ValueError('load_denoiser: give a checkpoint (it carries its architecture) '
+                         'or a config')
+    init_default_scope(scope)
+    if explicit and checkpoint is None:
+        denoiser_cfg = dict(explicit)
+    else:
+        denoiser_cfg = resolve_architecture(explicit, source, trust_checkpoint, 'load_denoiser')
     denoiser_cfg.pop('init_cfg', None)
     denoiser = MODELS.build(denoiser_cfg)
     if checkpoint is not None:
