@@ -4,8 +4,9 @@ The sweep of docs/results.md: CamVid val, sigmas 0/15/30/45/60, the variants ``n
 and three learned denoisers (``stage1``, ``joint``, ``labelfree``) in front of a frozen
 Fast-SCNN, through ``tools/analysis/noise_sweep.py``'s set-up (``prepare_config``) and mmengine's
 Runner. Speed does not depend on the weights, so by default the task model and the ``joint`` /
-``labelfree`` denoisers are seeded random initialisations of the config's architectures and
-``stage1`` is the shipped blind denoiser (pass ``--task-checkpoint`` / ``--variant`` for trained
+``labelfree`` denoisers are seeded random initialisations of the config's architectures (the
+denoiser's: the config's ``model.denoiser`` if it declares one, else the shipped blind denoiser's;
+saved with it as ``meta['model_cfg']``) and ``stage1`` is the shipped blind denoiser (pass ``--task-checkpoint`` / ``--variant`` for trained
 ones). Modes: ``per-run`` (``single_pass=False``: one mmengine test epoch per (variant, sigma),
 float32: the loop as it was), ``single`` (the default loop: one pass, noisy images and clean
 predictions made once), ``single-bf16`` (also the learned denoisers under bfloat16 autocast).
@@ -29,29 +30,34 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (registers the modules)
-from mmsemdenoise.engine import prepare_config
+from mmsemdenoise.engine import parse_variants, prepare_config
+from mmsemdenoise.models.denoisers.architecture import carried_architecture
 from mmsemdenoise.registry import MODELS
 from mmsemdenoise.utils.device import cpu_has_native_bfloat16
-from mmsemdenoise.utils.model_zoo import shipped_config
 
 CONFIG = 'configs/cascade/fastscnn_denoise_camvid_cpu.py'
+SHIPPED = 'mmsemdenoise://three-scale_blind_bsd400'
 MODES = {'per-run': dict(single_pass=False),
          'single': dict(single_pass=True),
          'single-bf16': dict(single_pass=True, inference_dtype='bfloat16')}
 
 
 def random_checkpoints(cfg: Config, out: str) -> Dict[str, str]:
-    """Seeded random task model and two denoisers of the config's architectures, saved."""
+    """Seeded random task model and two denoisers of the config's architectures, saved (the
+    denoisers with their architecture, ``meta['model_cfg']``)."""
     init_default_scope('mmsemdenoise')
+    declared = cfg.model.get('denoiser')
+    denoiser = ({k: v for k, v in declared.items() if k != 'init_cfg'} if declared
+                else carried_architecture(SHIPPED))
     paths = {}
     for name, seed in (('task', 0), ('joint', 1), ('labelfree', 2)):
         torch.manual_seed(seed)
-        model_cfg = dict(cfg.model, denoiser_checkpoint=None, task_checkpoint=None)
-        model_cfg['denoiser'] = {k: v for k, v in cfg.model.denoiser.items() if k != 'init_cfg'}
-        model = MODELS.build(model_cfg)
+        model = MODELS.build(dict(cfg.model, denoiser=denoiser, denoiser_checkpoint=None,
+                                  task_checkpoint=None))
         paths[name] = osp.join(out, f'random_{name}.pth')
         state = model.task_model.state_dict() if name == 'task' else model.state_dict()
-        torch.save({'state_dict': state, 'meta': {}}, paths[name])
+        meta = {} if name == 'task' else {'model_cfg': denoiser}
+        torch.save({'state_dict': state, 'meta': meta}, paths[name])
     return paths
 
 
@@ -87,7 +93,8 @@ def main() -> None:
     parser.add_argument('--variant', action='append', metavar='NAME=CKPT',
                         help='default: stage1=<shipped blind>, joint/labelfree=random')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='e.g. model.denoiser.base_channels=8 (for a quick check)')
+                        help='e.g. model.denoiser.type=ThreeScaleDenoiser '
+                        'model.denoiser.base_channels=8 (for a quick check)')
     parser.add_argument('--out', default='work_dirs/benchmarks/sweep')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -98,14 +105,14 @@ def main() -> None:
                          'test_dataloader.num_workers': 0,
                          'test_dataloader.persistent_workers': False})
     made = random_checkpoints(cfg, args.out)
-    shipped = 'three-scale_blind_bsd400'  # built from its own config whatever --cfg-options say
-    variants = args.variant or [f'stage1=mmsemdenoise://{shipped},{shipped_config(shipped)}',
-                                f'joint={made["joint"]}', f'labelfree={made["labelfree"]}']
+    # each built with its own architecture, whatever --cfg-options say
+    variants = parse_variants(args.variant) if args.variant else {
+        'stage1': SHIPPED, 'joint': made['joint'], 'labelfree': made['labelfree']}
     n_images = args.num_images or 'all'
     print(f'{torch.get_num_threads()} torch thread(s), native CPU bfloat16: '
           f'{cpu_has_native_bfloat16()}; {args.config}, {n_images} val images, batch '
           f'{args.batch_size}, sigmas {args.sigmas}, variants noisy, {args.classical}, '
-          + ', '.join(v.split('=')[0] for v in variants))
+          + ', '.join(variants))
     times, tables = {}, {}
     for mode in args.modes:
         out_dir = osp.join(args.out, mode)

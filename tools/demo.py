@@ -181,7 +181,7 @@ def main(argv: Optional[list] = None) -> None:
     with output_to(log('sweep')) as terminal:
         sweep_cfg = prepare_config(
             cfg2, out_dir, sigmas=args.sigmas, classical=args.classical, progress=True,
-            variants=[f'blind={args.denoiser}', f'stage2-labelfree={stage2_ckpt}'])
+            variants={'blind': args.denoiser, 'stage2-labelfree': stage2_ckpt})
         runner = Runner.from_cfg(sweep_cfg)
         with contextlib.redirect_stderr(terminal):  # the sweep's own progress bar
             runner.test()

@@ -11,12 +11,12 @@ from .optim_constructor import TrainableParamsOptimWrapperConstructor
 from .random_state_hook import RandomStateHook
 from .robustness_loop import RobustnessTestLoop
 from .skipped_files_hook import SkippedFilesHook
-from .sweep_config import (check_cascade_config, check_sigmas, check_variant, parse_variant,
+from .sweep_config import (check_cascade_config, check_sigmas, check_variant, parse_variants,
                            prepare_config)
 
 __all__ = [
     'AutocastOptimWrapper', 'DenoiseVisualizationHook', 'FiniteCheckMixin',
     'FiniteCheckOptimWrapper', 'NonFiniteLossError', 'TrainableParamsOptimWrapperConstructor',
     'RandomStateHook', 'RobustnessTestLoop', 'SkippedFilesHook', 'check_cascade_config',
-    'check_sigmas', 'check_variant', 'parse_variant', 'prepare_config'
+    'check_sigmas', 'check_variant', 'parse_variants', 'prepare_config'
 ]

@@ -15,11 +15,10 @@ cascade's public :meth:`~DenoisingCascade.swapped`; every variant sees the same 
 import copy
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config
 from mmengine.dist import all_gather_object, is_main_process
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -32,14 +31,13 @@ from mmsemdenoise.analysis.robustness_report import (corruptions_in_mpc, summari
 from mmsemdenoise.analysis.sweep_report import write_report
 from mmsemdenoise.datasets.verify import format_bad_files, skipped_files
 from mmsemdenoise.models.cascade import DenoisingCascade
+from mmsemdenoise.models.denoisers.architecture import carried_architecture
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
 from mmsemdenoise.models.denoisers.loading import load_denoiser
 from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 from mmsemdenoise.registry import LOOPS
 from .skipped_files_hook import SKIPPED_KEY
 from .sweep_config import check_sigmas, check_variant
-
-VariantSpec = Union[str, dict]
 
 
 @LOOPS.register_module()
@@ -64,10 +62,11 @@ class RobustnessTestLoop(TestLoop):
         sigmas (Sequence[float], optional): Gaussian noise levels (0-255 scale). Defaults to None.
         corruptions (Sequence[str], optional): Noise corruptions. Defaults to None.
         severities (Sequence[int]): Corruption severities. Defaults to (1, 2, 3, 4, 5).
-        variants (dict, optional): ``name -> checkpoint`` (path, URL or ``mmsemdenoise://``
-            name; the denoiser built from the config's ``model.denoiser``) or ``name ->
-            dict(checkpoint=..., config=...)`` (built from another config's ``model.denoiser``).
-            Loaded with :func:`~mmsemdenoise.apis.load_denoiser`. Defaults to None.
+        variants (dict, optional): ``name -> checkpoint`` (path, work dir, URL or
+            ``mmsemdenoise://`` name), each built with the architecture its checkpoint carries
+            and loaded by :func:`~mmsemdenoise.apis.load_denoiser`. Defaults to None.
+        denoiser (dict, optional): The architecture of a variant whose checkpoint carries none
+            (e.g. a bare state dict). Defaults to the config's ``model.denoiser``.
         checkpoint_variant (str, optional): Name of the model's own denoiser; None leaves it out.
             Defaults to 'model'.
         classical (str, optional): ``'nlm'`` or ``'bm3d'`` baseline (told the noise level the
@@ -97,7 +96,7 @@ class RobustnessTestLoop(TestLoop):
                  sigmas: Optional[Sequence[float]] = None,
                  corruptions: Optional[Sequence[str]] = None,
                  severities: Sequence[int] = (1, 2, 3, 4, 5),
-                 variants: Optional[Dict[str, VariantSpec]] = None,
+                 variants: Optional[Dict[str, str]] = None,
                  checkpoint_variant: Optional[str] = 'model',
                  classical: Optional[str] = None,
                  load_task_checkpoint: bool = False,
@@ -109,7 +108,8 @@ class RobustnessTestLoop(TestLoop):
                  progress: bool = False,
                  fp16: bool = False,
                  single_pass: bool = True,
-                 inference_dtype: Optional[str] = None) -> None:
+                 inference_dtype: Optional[str] = None,
+                 denoiser: Optional[dict] = None) -> None:
         super().__init__(runner, dataloader, evaluator, fp16)
         self._evaluator_cfg = evaluator
         self.single_pass = single_pass
@@ -139,8 +139,10 @@ class RobustnessTestLoop(TestLoop):
         self.progress = progress
         self.load_task_checkpoint = load_task_checkpoint
         self.cascade = self._cascade(runner)
-        self.denoisers = self._build_variants(runner.cfg, variants or {}, checkpoint_variant,
-                                              classical)
+        if denoiser is None:
+            denoiser = (runner.cfg.get('model') or {}).get('denoiser')
+        self.denoisers = self._build_variants(variants or {}, checkpoint_variant, classical,
+                                              denoiser)
 
     @staticmethod
     def _cascade(runner) -> DenoisingCascade:
@@ -150,9 +152,9 @@ class RobustnessTestLoop(TestLoop):
                             f'{type(model).__name__} (config model.type)')
         return model
 
-    def _build_variants(self, cfg: Config, variants: Dict[str, VariantSpec],
-                        checkpoint_variant: Optional[str],
-                        classical: Optional[str]) -> Dict[str, Optional[nn.Module]]:
+    def _build_variants(self, variants: Dict[str, str], checkpoint_variant: Optional[str],
+                        classical: Optional[str],
+                        fallback: Optional[dict]) -> Dict[str, Optional[nn.Module]]:
         """Name -> denoiser (``noisy`` -> None), every file checked before anything runs."""
         denoisers: Dict[str, Optional[nn.Module]] = {'noisy': None}
 
@@ -164,11 +166,17 @@ class RobustnessTestLoop(TestLoop):
             add(classical, ClassicalDenoiser(classical).eval())
         if checkpoint_variant and self.cascade.denoiser is not None:
             add(checkpoint_variant, self.cascade.denoiser)
-        for name, spec in variants.items():
-            spec = dict(checkpoint=spec) if isinstance(spec, str) else dict(spec)
-            checkpoint, config = spec.get('checkpoint'), spec.get('config')
-            check_variant(name, checkpoint, config, taken=list(denoisers))  # before loading
-            denoisers[name] = load_denoiser(Config.fromfile(config) if config else cfg, checkpoint)
+        for name, checkpoint in variants.items():
+            if not isinstance(checkpoint, str):
+                raise TypeError(f'test_cfg.variants: {name!r} must name a checkpoint (it '
+                                f'carries its architecture), got {checkpoint!r}')
+            check_variant(name, checkpoint, taken=list(denoisers))  # before loading
+            architecture = carried_architecture(checkpoint) or (
+                None if fallback is None else dict(fallback))
+            try:
+                denoisers[name] = load_denoiser(architecture, checkpoint)
+            except ValueError as error:
+                raise ValueError(f'variant {name!r}: {error}') from None
         return denoisers
 
     def _runs(self) -> List[tuple]:

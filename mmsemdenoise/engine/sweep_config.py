@@ -10,8 +10,10 @@ PSNR/SSIM). Variants:
 * ``clean``: no noise, no denoiser (the task model's upper bound; evaluated once);
 * ``noisy``: the noisy image straight into the task model (no denoiser);
 * a classical denoiser (:class:`~mmsemdenoise.models.denoisers.ClassicalDenoiser`, NLM or BM3D);
-* each named checkpoint (a cascade checkpoint, keys ``denoiser.*``, or a bare denoiser one,
-  loaded by :func:`~mmsemdenoise.apis.load_denoiser`).
+* each named checkpoint, ``{name: checkpoint}`` (a cascade checkpoint, keys ``denoiser.*``, or
+  a bare denoiser one, loaded by :func:`~mmsemdenoise.apis.load_denoiser`), built with the
+  architecture it carries (the command line's ``NAME=CHECKPOINT`` is parsed once, by
+  :func:`parse_variants`).
 
 The frozen task model is loaded once, from one task checkpoint, for every variant (a stage-2
 checkpoint's own ``task_model.*`` copy is not used: the task model is frozen, so it holds the same
@@ -25,7 +27,7 @@ in ``engine``, below ``apis`` (``.importlinter``); the report writers are in
 """
 import copy
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence
 
 from mmengine.config import Config
 
@@ -37,52 +39,52 @@ CASCADE_TYPES = ('DenoisingCascade', 'mmsemdenoise.DenoisingCascade')
 RESERVED = ('clean', 'noisy')
 
 
-def parse_variant(spec: str) -> Tuple[str, str, Optional[str]]:
-    """Split ``NAME=CHECKPOINT[,CONFIG]`` and check that the files exist.
+def parse_variants(specs: Sequence[str]) -> Dict[str, str]:
+    """The command line's ``NAME=CHECKPOINT`` specs as ``{name: checkpoint}``, checked.
 
     Args:
-        spec (str): e.g. ``'joint=work_dirs/x/iter_300.pth'``; the optional CONFIG builds the
-            variant's denoiser (default: the sweep config's ``model.denoiser``).
+        specs (Sequence[str]): e.g. ``['joint=work_dirs/x/iter_300.pth']``. A checkpoint
+            carries its denoiser's architecture (see :class:`RobustnessTestLoop`).
 
     Returns:
-        tuple: ``(name, checkpoint, config or None)``.
+        dict: ``{name: checkpoint}`` in the order given.
 
     Raises:
-        ValueError: If the spec is malformed or the name is reserved.
-        FileNotFoundError: If the checkpoint or the config does not exist.
+        ValueError: If a spec is malformed, or a name is reserved or given twice.
+        FileNotFoundError: If a checkpoint does not exist.
     """
-    name, sep, rest = spec.partition('=')
-    if not sep or not name or not rest:
-        raise ValueError(f'--variant must be NAME=CHECKPOINT[,CONFIG], got {spec!r}')
-    checkpoint, _, config = rest.partition(',')
-    check_variant(name, checkpoint, config or None)
-    return name, checkpoint, config or None
+    variants: Dict[str, str] = {}
+    for spec in specs:
+        name, sep, checkpoint = spec.partition('=')
+        if not sep or not name or not checkpoint:
+            raise ValueError(f'--variant must be NAME=CHECKPOINT, got {spec!r}')
+        if ',' in checkpoint and not osp.exists(checkpoint):
+            raise ValueError(f'--variant {spec!r}: NAME=CHECKPOINT takes no ,CONFIG any more '
+                             '(a checkpoint carries its architecture)')
+        check_variant(name, checkpoint, taken=list(variants))
+        variants[name] = checkpoint
+    return variants
 
 
-def check_variant(name: str,
-                  checkpoint: Optional[str],
-                  config: Optional[str] = None,
-                  taken: Sequence[str] = ()) -> None:
-    """Raise a clear error unless a variant's name is free and its files exist.
+def check_variant(name: str, checkpoint: Optional[str], taken: Sequence[str] = ()) -> None:
+    """Raise a clear error unless a variant's name is free and its checkpoint exists.
 
     Args:
         name (str): The variant's name.
-        checkpoint (str, optional): Its checkpoint: a path, a URL or a shipped name.
-        config (str, optional): The config that builds its denoiser. Defaults to None.
+        checkpoint (str, optional): Its checkpoint: a path, a work dir, a URL or a shipped name.
         taken (Sequence[str]): Names of the variants before it. Defaults to ().
 
     Raises:
         ValueError: If the name is reserved (:data:`RESERVED`) or taken.
-        FileNotFoundError: If a local file does not exist.
+        FileNotFoundError: If a local checkpoint does not exist.
     """
     if name in RESERVED:
         raise ValueError(f'variant name {name!r} is reserved for a built-in variant {RESERVED}')
     if name in taken:
         raise ValueError(f'variant name {name!r} is used twice')
-    for kind, path in (('checkpoint', checkpoint), ('config', config)):
-        if path and '://' not in path and '::' not in path and not osp.isfile(path) \
-                and not is_shipped_name(path):
-            raise FileNotFoundError(f'variant {name!r}: {kind} file not found: {path}')
+    if checkpoint and '://' not in checkpoint and not osp.exists(checkpoint) \
+            and not is_shipped_name(checkpoint):
+        raise FileNotFoundError(f'variant {name!r}: checkpoint file not found: {checkpoint}')
 
 
 def check_sigmas(sigmas: Sequence[float], option: str = '--sigmas') -> None:
@@ -112,7 +114,7 @@ def prepare_config(cfg: Config,
                    num_images: Optional[int] = None,
                    log_level: str = 'WARNING',
                    sigmas: Optional[Sequence[float]] = (0, 15, 30, 45, 60),
-                   variants: Sequence[str] = (),
+                   variants: Optional[Mapping[str, str]] = None,
                    classical: Optional[str] = 'nlm',
                    num_examples: int = 3,
                    corruptions: Optional[Sequence[str]] = None,
@@ -129,7 +131,9 @@ def prepare_config(cfg: Config,
         log_level (str): The Runner's log level. Defaults to 'WARNING'.
         sigmas (Sequence[float], optional): Gaussian noise levels (0-255); None: no Gaussian
             sweep. Defaults to (0, 15, 30, 45, 60).
-        variants (Sequence[str]): ``NAME=CHECKPOINT[,CONFIG]`` specs. Defaults to ().
+        variants (Mapping[str, str], optional): ``{name: checkpoint}``; each checkpoint
+            carries its denoiser's architecture (one that carries none is built as the
+            config's ``model.denoiser``, if it declares one). Defaults to None.
         classical (str, optional): ``'nlm'``, ``'bm3d'`` or None/``'none'``. Defaults to 'nlm'.
         num_examples (int): Images per example grid. Defaults to 3.
         corruptions (Sequence[str], optional): Noise corruptions of the benchmark. Defaults to
@@ -140,7 +144,8 @@ def prepare_config(cfg: Config,
             ``'bfloat16'``. Defaults to None (float32).
 
     Returns:
-        Config: A test-only config; the model's own (unloaded) denoiser is not a variant.
+        Config: A test-only config. The model builds no denoiser of its own: its
+        ``model.denoiser`` declaration, if any, goes to ``test_cfg.denoiser``.
 
     Raises:
         TypeError: If the model is not a DenoisingCascade.
@@ -153,11 +158,10 @@ def prepare_config(cfg: Config,
         check_sigmas(sigmas)
     if classical not in (None, 'none'):
         ClassicalDenoiser(classical)  # an unknown method fails here, before anything is built
-    named = {}
-    for spec in variants:
-        name, checkpoint, config = parse_variant(spec)
-        check_variant(name, checkpoint, config, taken=list(named))
-        named[name] = dict(checkpoint=checkpoint, config=config)
+    named: Dict[str, str] = {}
+    for name, checkpoint in (variants or {}).items():
+        check_variant(name, checkpoint, taken=list(named))
+        named[name] = checkpoint
     cfg = copy.deepcopy(cfg)
     if task_checkpoint is not None:
         cfg.model.task_checkpoint = task_checkpoint
@@ -174,19 +178,20 @@ def prepare_config(cfg: Config,
                 f'{cfg.test_dataloader.dataset.get("type")} wrapper: set `indices` on its parts '
                 'with --cfg-options instead, e.g. test_dataloader.dataset.datasets.0.indices=N')
         cfg.test_dataloader.dataset.indices = num_images
+    declared = cfg.model.get('denoiser')
     cfg.test_cfg = dict(type='RobustnessTestLoop', sigmas=None if sigmas is None else list(sigmas),
                         corruptions=None if corruptions is None else list(corruptions),
                         severities=list(severities), variants=named, checkpoint_variant=None,
                         classical=classical, load_task_checkpoint=True,
                         num_examples=num_examples, out_dir=out_dir, progress=progress,
-                        inference_dtype=inference_dtype)
+                        inference_dtype=inference_dtype,
+                        denoiser=None if not declared else
+                        {k: v for k, v in declared.items() if k != 'init_cfg'})
     for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler',
                 'val_dataloader', 'val_cfg', 'val_evaluator', 'load_from'):
         cfg[key] = None
     cfg.resume = False
-    if cfg.model.get('denoiser') is not None:  # built (the loop swaps it out), never loaded
-        cfg.model.denoiser = {k: v for k, v in cfg.model.denoiser.items() if k != 'init_cfg'}
-    cfg.model.denoiser_checkpoint = None
+    cfg.model.denoiser = cfg.model.denoiser_checkpoint = None  # every denoiser is a variant
     cfg.work_dir = osp.join(out_dir, 'runner')
     cfg.log_level = log_level
     return cfg

@@ -10,7 +10,7 @@ import yaml
 
 from mmsemdenoise.apis import get_model, list_models, load_denoiser
 from mmsemdenoise.apis import model_zoo
-from mmsemdenoise.engine import parse_variant
+from mmsemdenoise.engine import parse_variants
 from mmsemdenoise.models.converters import convert_matlab_file
 from mmsemdenoise.models.converters.efficientnet_lite import PACKAGES, converted_state_dict
 from mmsemdenoise.models.noise import GaussianNoise
@@ -164,9 +164,9 @@ def test_models_without_weights_and_unknown_names(tmp_path, monkeypatch):
 
 def test_the_sweep_takes_a_shipped_name():
     for checkpoint in ('three-scale_blind_bsd400', 'mmsemdenoise://three-scale_blind_bsd400'):
-        assert parse_variant(f'blind={checkpoint}') == ('blind', checkpoint, None)
+        assert parse_variants([f'blind={checkpoint}']) == {'blind': checkpoint}
     with pytest.raises(FileNotFoundError, match="variant 'x': checkpoint file not found: nope"):
-        parse_variant('x=nope')
+        parse_variants(['x=nope'])
 
 
 def test_readme_model_zoo_snippet_runs(shared_data, monkeypatch, capsys):

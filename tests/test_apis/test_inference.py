@@ -97,8 +97,10 @@ def test_shipped_names_stand_for_config_and_weights(tmp_path):
     assert not torch.equal(untrained.conv0.weight, explicit.conv0.weight)
     with pytest.raises(KeyError, match='no metafile entry.*nope; entries: .*three-scale_blind'):
         load_denoiser(None, 'mmsemdenoise://nope')
-    with pytest.raises(ValueError, match='without a config the checkpoint must be a shipped'):
+    with pytest.raises(FileNotFoundError, match='checkpoint file not found: .*model.pth'):
         load_denoiser(None, str(tmp_path / 'model.pth'))
+    with pytest.raises(ValueError, match='give a checkpoint'):
+        load_denoiser()
     with pytest.raises(FileNotFoundError, match='config file not found: nope.py'):
         load_denoiser('nope.py')
 

@@ -33,13 +33,13 @@ def run_benchmark(tmp_path: Path, make_camvid, settings) -> Dict[str, Dict[str, 
     """The printed tables: {'training' | 'sweep': {setting label: cells}}."""
     train_root = write_patches(tmp_path / 'denoise')
     camvid = make_camvid(tmp_path / 'CamVid', n_train=0, n_val=IMAGES)
-    small = 'model.denoiser.base_channels=8'
+    small = ['model.denoiser.type=ThreeScaleDenoiser', 'model.denoiser.base_channels=8']
     done = subprocess.run(
         [sys.executable, str(REPO / 'benchmarks' / 'processes.py'), '--settings', *settings,
          '--iters', str(ITERS), '--warmup', '1', '--batch', str(BATCH), '--images', str(IMAGES),
          '--sigmas', '0', '30', '--out', str(tmp_path / 'out'),
-         '--train-options', small, f'train_dataloader.dataset.data_root={train_root}',
-         '--sweep-options', small, f'test_dataloader.dataset.data_root={camvid}'],
+         '--train-options', *small, f'train_dataloader.dataset.data_root={train_root}',
+         '--sweep-options', *small, f'test_dataloader.dataset.data_root={camvid}'],
         capture_output=True, text=True, cwd=REPO, timeout=600,
         env=dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO)))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

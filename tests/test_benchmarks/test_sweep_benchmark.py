@@ -13,7 +13,8 @@ def test_sweep_benchmark_times_every_mode_and_finds_the_same_table(tmp_path, mak
     done = subprocess.run(
         [sys.executable, str(REPO / 'benchmarks' / 'sweep.py'), '--sigmas', '0', '30',
          '--threads', '1', '--batch-size', '2', '--out', str(tmp_path / 'out'), '--cfg-options',
-         'model.denoiser.base_channels=8', f'test_dataloader.dataset.data_root={data}'],
+         'model.denoiser.type=ThreeScaleDenoiser', 'model.denoiser.base_channels=8',
+         f'test_dataloader.dataset.data_root={data}'],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = {line.split('|')[1].strip(): line.split('|')[2:5] for line in done.stdout.splitlines()

@@ -69,7 +69,7 @@ def test_cascade_grid_at_each_validation(tmp_path, repo_root, make_camvid, save_
     _own_visualizer(cfg, tmp_path)
     cfg.model.update(denoiser_checkpoint=None,
                      task_checkpoint=save_task_checkpoint(CASCADE, tmp_path / 'task.pth'))
-    cfg.model.denoiser.update(base_channels=8, init_cfg=None)
+    cfg.model.denoiser = dict(type='ThreeScaleDenoiser', base_channels=8)  # no checkpoint
     cfg.train_dataloader.update(batch_size=1)
     cfg.train_dataloader.dataset.pipeline = [dict(type='LoadImageFromFile'),
                                              dict(type='mmseg.LoadAnnotations'),
@@ -187,7 +187,7 @@ def test_classifier_grid_captions_the_predicted_class(tmp_path, repo_root, save_
     _own_visualizer(cfg, tmp_path)
     cfg.model.update(denoiser_checkpoint=None,
                      task_checkpoint=save_task_checkpoint(DEMO, tmp_path / 'task.pth'))
-    cfg.model.denoiser.update(base_channels=8, init_cfg=None)
+    cfg.model.denoiser = dict(type='ThreeScaleDenoiser', base_channels=8)  # no checkpoint
     cfg.val_dataloader.dataset.update(data_root=str(repo_root / 'mmsemdenoise/demo_data'),
                                       indices=2)
     _no_workers(cfg.val_dataloader)

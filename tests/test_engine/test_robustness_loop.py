@@ -25,7 +25,8 @@ from mmsemdenoise.models.noise import GaussianNoise
 from mmsemdenoise.registry import MODELS
 
 CONFIG = 'configs/cascade/fastscnn_denoise_camvid_cpu.py'
-SMALL = ['model.denoiser.base_channels=8', 'model.denoiser.init_cfg=None']
+SMALL = ['model.denoiser.type=ThreeScaleDenoiser', 'model.denoiser.base_channels=8',
+         'model.denoiser.init_cfg=None']
 
 
 def write_camvid(root: Path, n_val: int) -> Path:
@@ -43,7 +44,8 @@ def write_camvid(root: Path, n_val: int) -> Path:
 
 def cascade_config(repo_root: Path, data: Path) -> Config:
     cfg = Config.fromfile(str(repo_root / CONFIG))
-    cfg.merge_from_dict({'model.denoiser.base_channels': 8, 'model.denoiser.init_cfg': None,
+    cfg.merge_from_dict({'model.denoiser.type': 'ThreeScaleDenoiser',
+                         'model.denoiser.base_channels': 8, 'model.denoiser.init_cfg': None,
                          'test_dataloader.dataset.data_root': str(data),
                          'test_dataloader.num_workers': 0,
                          'test_dataloader.persistent_workers': False})
@@ -150,14 +152,14 @@ def test_loop_rejects_bad_settings(camvid_setup):
 
 @pytest.mark.slow
 def test_a_variant_given_by_shipped_name(camvid_setup, repo_root):
-    """``variants=dict(blind=dict(checkpoint='three-scale_blind_bsd400', config=...))``, the
-    bare shipped name as tools/denoise.py takes it: loaded, not refused as a missing file."""
+    """``variants=dict(blind='three-scale_blind_bsd400')``, the bare shipped name as
+    tools/denoise.py takes it: loaded with its own architecture (the metafile's config, not the
+    sweep config's 8-channel one), not refused as a missing file."""
     from mmsemdenoise.apis import get_model
     cfg = camvid_setup['cfg'].copy()
     cfg.work_dir = str(camvid_setup['tmp'] / 'work_shipped')
-    blind = str(repo_root / 'configs/denoise/three-scale_bsd400_blind_cpu-2h.py')
-    cfg.test_cfg = dict(type='RobustnessTestLoop', sigmas=[25], variants=dict(
-        blind=dict(checkpoint='three-scale_blind_bsd400', config=blind)))
+    cfg.test_cfg = dict(type='RobustnessTestLoop', sigmas=[25],
+                        variants=dict(blind='three-scale_blind_bsd400'))
     loaded = Runner.from_cfg(cfg).test_loop.denoisers['blind']
     shipped = get_model('three-scale_blind_bsd400').state_dict()
     assert all(torch.equal(v, shipped[k]) for k, v in loaded.state_dict().items())

@@ -51,6 +51,7 @@ def test_deeplab_denoise_voc_trains_on_tiny_voc(tmp_path, run_python, save_task_
             f'val_dataloader.dataset.data_root={voc}',
             'val_dataloader.dataset.pipeline.1.scale="(56,40)"',
             f'model.task_checkpoint={task_ckpt}', 'model.denoiser_checkpoint=None',
+            'model.denoiser.type=ThreeScaleDenoiser',
             f'model.task_model.data_preprocessor.size={small}']
     for i in (0, 1):
         ds = f'train_dataloader.dataset.datasets.{i}'
@@ -84,7 +85,8 @@ def test_camvid_cascade_trains_and_tests(tmp_path, read_scalars, config, make_ca
     opts = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
             'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
             'train_dataloader.batch_size=2', f'model.task_checkpoint={task_ckpt}',
-            'model.denoiser_checkpoint=None', 'model.denoiser.base_channels=8']
+            'model.denoiser_checkpoint=None', 'model.denoiser.type=ThreeScaleDenoiser', 
+            'model.denoiser.base_channels=8']
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [f'{loader}.dataset.data_root={data}', *loader_options(loader)]
     work = tmp_path / 'work'

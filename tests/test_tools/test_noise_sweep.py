@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,14 +74,15 @@ def _same(a: float, b: float) -> bool:
 
 
 def _save_denoisers(tmp_path: Path) -> tuple:
-    """The config's denoiser with 8 base channels: as a cascade checkpoint and as a bare one."""
+    """An 8-channel paper's net: as a cascade checkpoint that carries its architecture
+    (``meta['model_cfg']``) and as a bare state dict, which carries none (the sweep builds it as
+    the config's ``model.denoiser``, see :func:`_options`)."""
     from mmsemdenoise.apis import load_denoiser
-    cfg = Config.fromfile(str(REPO / CONFIG))
-    cfg.model.denoiser.base_channels = 8
-    state = load_denoiser(cfg).state_dict()
+    architecture = dict(type='ThreeScaleDenoiser', base_channels=8)
+    state = load_denoiser(architecture).state_dict()
     cascade, bare = tmp_path / 'stage1.pth', tmp_path / 'bare.pth'
-    torch.save({'state_dict': {f'denoiser.{k}': v for k, v in state.items()}, 'meta': {}},
-               cascade)
+    torch.save({'state_dict': {f'denoiser.{k}': v for k, v in state.items()},
+                'meta': {'model_cfg': architecture}}, cascade)
     torch.save(state, bare)
     return str(cascade), str(bare)
 
@@ -90,7 +90,7 @@ def _save_denoisers(tmp_path: Path) -> tuple:
 def _options(data: Path) -> list:
     return ['--cfg-options', f'test_dataloader.dataset.data_root={data}',
             'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-            'model.denoiser.base_channels=8']
+            'model.denoiser.type=ThreeScaleDenoiser', 'model.denoiser.base_channels=8']
 
 
 @pytest.mark.slow

@@ -63,7 +63,8 @@ def test_test_tool_loads_or_refuses_the_task_model(tmp_path, load_tool, make_cam
                                                    save_task_checkpoint):
     data = make_camvid(tmp_path / 'CamVid', n_train=1, n_val=1)
     ckpt = stage1(tmp_path / 's1.pth')
-    opts = ['model.denoiser.base_channels=8', f'test_dataloader.dataset.data_root={data}',
+    opts = ['model.denoiser.type=ThreeScaleDenoiser', 'model.denoiser.base_channels=8',
+            f'test_dataloader.dataset.data_root={data}',
             'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
     base = [CASCADE, ckpt, '--work-dir', tmp_path / 'work', '--cfg-options', *opts]
     # the config's task_checkpoint is missing: named, not evaluated at random

@@ -2,9 +2,10 @@
 
 For every sigma: ``noisy`` (no denoiser), a classical denoiser (``--classical``: scikit-image
 non-local means by default; ``bm3d`` needs ``pip install bm3d`` and takes ~5 s per 240x180 image
-on one CPU core), and each ``--variant NAME=CHECKPOINT[,CONFIG]`` (a cascade checkpoint or a bare
-denoiser checkpoint; CONFIG builds its denoiser, default: CONFIG's ``model.denoiser``), plus
-``clean`` (no noise, no denoiser) once. Evaluated with the config's test dataloader and metrics
+on one CPU core), and each ``--variant NAME=CHECKPOINT`` (a cascade checkpoint, a run's work dir, a
+converted or bare denoiser checkpoint, or a shipped name), built with the architecture the
+checkpoint carries (a bare state dict, which carries none, is built as CONFIG's ``model.denoiser``),
+plus ``clean`` (no noise, no denoiser) once. Evaluated with the config's test dataloader and metrics
 by mmengine's Runner through the registered test loop ``RobustnessTestLoop`` (this tool only
 sets ``test_cfg``: the same runs as ``tools/test.py CONFIG CKPT --cfg-options
 test_cfg.type=RobustnessTestLoop ...``); every variant sees the same seeded noisy images.
@@ -36,7 +37,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs)
-from mmsemdenoise.engine import prepare_config
+from mmsemdenoise.engine import parse_variants, prepare_config
 from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 from mmsemdenoise.utils.cli import error_message
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('config', help='a DenoisingCascade config (mmseg or mmpretrain task)')
     parser.add_argument('--task-checkpoint', help="the frozen task model's weights "
                         "(default: the config's model.task_checkpoint)")
-    parser.add_argument('--variant', action='append', default=[], metavar='NAME=CKPT[,CONFIG]',
+    parser.add_argument('--variant', action='append', default=[], metavar='NAME=CKPT',
                         help='a denoiser to compare (repeat the option for several)')
     parser.add_argument('--sigmas', type=float, nargs='*', default=[0, 15, 30, 45, 60],
                         help='Gaussian noise levels on the 0-255 scale (none: no Gaussian sweep)')
@@ -84,12 +85,13 @@ def main() -> None:
         if args.task_checkpoint and not osp.isfile(args.task_checkpoint) \
                 and '://' not in args.task_checkpoint:
             raise FileNotFoundError(f'task checkpoint not found: {args.task_checkpoint}')
+        variants = parse_variants(args.variant)
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
         sweep_cfg = prepare_config(
             cfg, out_dir, args.task_checkpoint, args.num_images, args.log_level,
-            sigmas=args.sigmas or None, variants=args.variant, classical=args.classical,
+            sigmas=args.sigmas or None, variants=variants, classical=args.classical,
             num_examples=args.num_examples, corruptions=corruptions,
             severities=args.severities, progress=not args.no_progress,
             inference_dtype=args.inference_dtype)
