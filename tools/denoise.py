@@ -69,13 +69,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('input', help='an image file or a folder of images')
     parser.add_argument('out_dir', help='output folder (must not be the input folder)')
     parser.add_argument('--config', help='config whose model.denoiser is the network, or a '
-                        'shipped name (default: the config of --checkpoint, a shipped name)')
+                        'shipped name (default: the architecture --checkpoint carries; needed '
+                        'only for a bare state dict)')
     parser.add_argument('--checkpoint', help='cascade or denoiser checkpoint, run work dir, or '
                         f'shipped name (default: {DEFAULT_DENOISER} when --config is not given)')
     parser.add_argument('--noise-level', type=sigma,
                         help='sigma (0-255) given to networks that take it (FFDNet)')
     parser.add_argument('--add-noise', type=sigma,
-                        help='first add Gaussian noise of this sigma (0-255), seeded per file, '
+                        help='first add Gaussian noise of this sigma (0-255), the noise sweep\'s: '
+                        'GaussianNoise seeded by the file name (the same noisy pixels), '
                         'and also write the noisy image (<name>_noisy.<ext>)')
     parser.add_argument('--tile', type=int, default=DEFAULT_TILE,
                         help='tile side for images with a longer side (0: never tile)')
