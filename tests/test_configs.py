@@ -37,6 +37,17 @@ def test_config_builds_its_model(name):
             assert all(not p.requires_grad for p in model.task_model.parameters())
 
 
+@pytest.mark.parametrize('name', CONFIGS)
+def test_cascade_checkpoints_carry_the_architecture(name):
+    """Every cascade run writes its denoiser's config into its checkpoints (meta['model_cfg']):
+    a stage-2 checkpoint is read without the stage-1 run its config names."""
+    cfg = Config.fromfile(str(REPO / 'configs' / name))
+    if cfg.model.type != 'DenoisingCascade':
+        pytest.skip('not a cascade')
+    hooks = [h['type'] for h in cfg.get('custom_hooks') or []]
+    assert 'mmsemdenoise.DenoiserArchitectureHook' in hooks, hooks
+
+
 def test_package_prefix_inherits_installed_config(tmp_path):
     """``mmsemdenoise::`` resolves in the installed package's .mim folder (pip install .)."""
     from mmengine.utils import get_installed_path

@@ -25,6 +25,8 @@ default_hooks = dict(
 # val/test metrics get `skipped_files`: samples the datasets left out (on_bad_file='skip');
 # exact resume: the random streams are saved with each checkpoint and restored on --resume;
 # at each validation, noisy | denoised | clean (| prediction) of the first val images goes to the
-# visualizer backends (vis_data/vis_image/val_denoise_<iter>.png); other models are left alone
+# visualizer backends (vis_data/vis_image/val_denoise_<iter>.png); each checkpoint carries the
+# denoiser's architecture (meta['model_cfg']); other models are left alone
 custom_hooks = [dict(type='SkippedFilesHook'), dict(type='mmsemdenoise.RandomStateHook'),
+                dict(type='mmsemdenoise.DenoiserArchitectureHook'),
                 dict(type='mmsemdenoise.DenoiseVisualizationHook', num_images=4)]

@@ -24,7 +24,8 @@ optim_wrapper = dict(_delete_=True, **_base_.cascade_optim_wrapper)  # replaces 
 param_scheduler = [dict(type='PolyLR', eta_min=1e-6, power=0.9, by_epoch=False)]
 val_evaluator = [_base_.val_evaluator, *_base_.denoise_metrics]
 test_evaluator = val_evaluator
-# exact resume, atomic checkpoints (the upstream runtime has neither), validation images
-custom_hooks = [*_base_.resume_hooks, _base_.denoise_vis_hook]
+# exact resume, atomic checkpoints (the upstream runtime has neither), checkpoints that carry the
+# denoiser's architecture, validation images
+custom_hooks = [*_base_.resume_hooks, _base_.architecture_hook, _base_.denoise_vis_hook]
 default_hooks = dict(checkpoint=_base_.atomic_checkpoint)
 randomness = dict(seed=0)

@@ -27,5 +27,6 @@ param_scheduler = [dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=False)]
 val_evaluator = [_base_.val_evaluator, *_base_.denoise_metrics]
 test_evaluator = val_evaluator
 default_hooks = dict(logger=dict(interval=10))
-# the task config's hooks, plus noisy | denoised | clean | prediction | labels at each validation
-custom_hooks = [*_base_.custom_hooks, _base_.denoise_vis_hook]
+# the task config's hooks, plus the denoiser's architecture in each checkpoint and
+# noisy | denoised | clean | prediction | labels at each validation
+custom_hooks = [*_base_.custom_hooks, _base_.architecture_hook, _base_.denoise_vis_hook]

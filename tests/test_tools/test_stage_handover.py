@@ -6,8 +6,10 @@ given the stage-1 WORK DIR as its one handover variable (`denoiser_checkpoint`):
 denoiser, so the stage-1 checkpoint's own config (`meta['cfg']`, written by mmengine) gives the
 architecture (an 8-channel net here), and a hook reads the denoiser's weights when stage-2
 training starts (after the Runner's init_weights). The stage-2 checkpoint then carries the
-architecture on to the next stage or the sweep.
+architecture on to the next stage or the sweep, in its own ``meta['model_cfg']``
+(DenoiserArchitectureHook, in the configs' hooks): it is read without the stage-1 run.
 """
+import shutil
 from pathlib import Path
 
 import cv2
@@ -65,8 +67,11 @@ def test_stage2_starts_from_the_stage1_weights(tmp_path, repo_root):
         loader.dataset.data_prefix = dict(img_path='train')
         _no_workers(loader)
     Runner.from_cfg(cfg1).train()
-    stage1_end = torch.load(tmp_path / 'stage1' / 'iter_2.pth', map_location='cpu',
-                            weights_only=False)['state_dict']
+    stage1_file = torch.load(tmp_path / 'stage1' / 'iter_2.pth', map_location='cpu',
+                             weights_only=True)
+    stage1_end = stage1_file['state_dict']
+    small = {'type': 'ThreeScaleDenoiser', 'base_channels': 8}
+    assert stage1_file['meta']['model_cfg'] == small
 
     cfg2 = Config.fromfile(str(repo_root / STAGE2))
     cfg2.work_dir = str(tmp_path / 'stage2')
@@ -82,7 +87,7 @@ def test_stage2_starts_from_the_stage1_weights(tmp_path, repo_root):
     _no_workers(cfg2.train_dataloader)
     cfg2.val_dataloader = cfg2.val_cfg = cfg2.val_evaluator = None
     cfg2.test_dataloader = cfg2.test_cfg = cfg2.test_evaluator = None
-    cfg2.custom_hooks = [dict(type='RecordDenoiserAtStart')]
+    cfg2.custom_hooks = [*cfg2.custom_hooks, dict(type='RecordDenoiserAtStart')]
     runner2 = Runner.from_cfg(cfg2)
     assert runner2.model.denoiser.conv0.out_channels == 8  # built as stage 1 was
     runner2.train()
@@ -95,10 +100,13 @@ def test_stage2_starts_from_the_stage1_weights(tmp_path, repo_root):
     # and the stage-1 weights are not what a fresh network starts with
     fresh = MODELS.build(dict(type='ThreeScaleDenoiser', base_channels=8)).state_dict()
     assert any(not torch.equal(fresh[k], start[k]) for k in start)
-    # stage 2 -> sweep: the stage-2 checkpoint alone gives the architecture and the weights
-    # (its config declares no denoiser: the link to stage 1 is followed)
-    stage2_end = torch.load(tmp_path / 'stage2' / 'iter_1.pth', map_location='cpu',
-                            weights_only=True)['state_dict']
+    # stage 2 -> sweep: the stage-2 checkpoint alone gives the architecture and the weights,
+    # also where the stage-1 run is gone (its meta['cfg'] names only the stage-1 work dir)
+    stage2_file = torch.load(tmp_path / 'stage2' / 'iter_1.pth', map_location='cpu',
+                             weights_only=True)
+    assert stage2_file['meta']['model_cfg'] == small
+    stage2_end = stage2_file['state_dict']
+    shutil.rmtree(tmp_path / 'stage1')
     handed = load_denoiser(None, str(tmp_path / 'stage2'))
     assert handed.conv0.out_channels == 8
     for key, value in handed.state_dict().items():

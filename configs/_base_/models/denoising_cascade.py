@@ -29,13 +29,15 @@ cascade_optim_wrapper = dict(
 # PSNR/SSIM of the denoised images, next to the task metrics (scoped names: upstream loops build
 # their evaluators in the upstream scope)
 denoise_metrics = [dict(type='mmsemdenoise.PSNR'), dict(type='mmsemdenoise.SSIM')]
-# Exact resume, atomic checkpoints and the validation images (noisy | denoised | clean |
-# prediction of the first val images, to the visualizer backends). A task config built on this
-# package's runtime (configs/_base_/default_runtime.py) has them already; one on an upstream
-# runtime adds
-#   custom_hooks = [*_base_.resume_hooks, _base_.denoise_vis_hook]
+# Exact resume, atomic checkpoints, checkpoints that carry the denoiser's architecture
+# (meta['model_cfg']: a stage-2 file is then readable without its stage-1 file) and the
+# validation images (noisy | denoised | clean | prediction of the first val images, to the
+# visualizer backends). A task config built on this package's runtime
+# (configs/_base_/default_runtime.py) has them already; one on an upstream runtime adds
+#   custom_hooks = [*_base_.resume_hooks, _base_.architecture_hook, _base_.denoise_vis_hook]
 #   default_hooks = dict(checkpoint=_base_.atomic_checkpoint)
 #   randomness = dict(seed=0)   # a resumed run repeats the data order only with a fixed seed
 resume_hooks = [dict(type='mmsemdenoise.RandomStateHook')]
 atomic_checkpoint = dict(backend_args=dict(backend='atomic_local'))
+architecture_hook = dict(type='mmsemdenoise.DenoiserArchitectureHook')
 denoise_vis_hook = dict(type='mmsemdenoise.DenoiseVisualizationHook', num_images=4)

@@ -23,7 +23,7 @@ from mmengine.structures import BaseDataElement
 
 from mmsemdenoise.registry import MODELS
 from mmsemdenoise.utils.weights import load_weights
-from ..denoisers.architecture import resolve_architecture
+from ..denoisers.architecture import portable_architecture, resolve_architecture
 from ..losses import distillation_loss
 from .flow import add_noise, denoise, image_seeds, to_task_batch
 from .frozen_task import freeze
@@ -149,6 +149,11 @@ class DenoisingCascade(BaseModel):
         if denoiser_checkpoint and not isinstance(denoiser, nn.Module):
             denoiser = resolve_architecture(denoiser, denoiser_checkpoint,
                                             owner='DenoisingCascade')
+        #: The config the denoiser was built from (resolved from ``denoiser_checkpoint`` if
+        #: not declared), plain, for ``meta['model_cfg']`` of the checkpoints a run writes
+        #: (:class:`~mmsemdenoise.engine.DenoiserArchitectureHook`); None for a module.
+        self.denoiser_cfg = portable_architecture(denoiser) if isinstance(denoiser, dict) \
+            else None
         self.denoiser = _build(denoiser)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if self.denoiser is not None:
@@ -225,9 +230,10 @@ class DenoisingCascade(BaseModel):
             ...                                                     sigma=30)):
             ...     runner.test()  # doctest: +SKIP
         """
-        saved = self.denoiser, self.test_noise
+        saved = self.denoiser, self.test_noise, self.denoiser_cfg
         try:
             if denoiser is not KEEP:
+                self.denoiser_cfg = None  # a module: its config is not known
                 if denoiser is not None:
                     param = next(self.parameters(), None)
                     if param is not None:
@@ -238,7 +244,7 @@ class DenoisingCascade(BaseModel):
                 self.test_noise = _build(test_noise)
             yield self
         finally:
-            self.denoiser, self.test_noise = saved
+            self.denoiser, self.test_noise, self.denoiser_cfg = saved
 
     def train(self, mode: bool = True) -> 'DenoisingCascade':
         """Set the training mode of the denoiser; the task model always stays in eval mode."""

@@ -106,6 +106,34 @@ def _without_init(cfg: Mapping) -> dict:
     return {k: v for k, v in cfg.items() if k != 'init_cfg'}
 
 
+def portable_architecture(cfg: Optional[Mapping]) -> Optional[dict]:
+    """A denoiser config as a checkpoint can carry it in ``meta['model_cfg']``, or None.
+
+    ``init_cfg`` is left out (where the weights came from is not the architecture), and every
+    mapping becomes a plain ``dict`` (a ``ConfigDict`` would not load with ``weights_only=True``);
+    lists and tuples keep their type.
+
+    Args:
+        cfg (Mapping, optional): A denoiser config, ``dict(type='ThreeScaleDenoiser', ...)``.
+
+    Returns:
+        dict, optional: The plain config; None if ``cfg`` is None or its ``type`` is not a
+        registered name (a class object cannot be stored in a checkpoint read with
+        ``weights_only=True``).
+    """
+    if cfg is None or not isinstance(cfg.get('type'), str):
+        return None
+
+    def plain(value):
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(plain(v) for v in value)
+        return value
+
+    return plain(_without_init(cfg))
+
+
 def _arguments(cfg: Mapping) -> Tuple[object, dict]:
     """``(class or type name, every constructor argument with its default filled in)``."""
     args = _without_init(cfg)
