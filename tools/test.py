@@ -10,7 +10,9 @@ a cascade's task model (or denoiser) comes from the config's ``task_checkpoint``
 another shape stop the run with their names before any data is loaded (``--non-strict``: a
 warning, and they are evaluated as initialised). Checkpoints load with ``weights_only=True`` and
 mmengine's allowlist; ``--trust-checkpoint`` lifts that for CHECKPOINT and the config's
-``task_checkpoint`` / ``denoiser_checkpoint``.
+``task_checkpoint`` / ``denoiser_checkpoint``. A stage-2 config whose ``denoiser_checkpoint``
+(the stage-1 run, the source of the denoiser's architecture) is not on this machine takes the
+architecture from CHECKPOINT (``meta['model_cfg']``, which every cascade run writes).
 
 The robustness benchmark (noise corruptions x severities, P / mPC / rPC) or the Gaussian noise
 sweep of a cascade checkpoint: ``--cfg-options test_cfg.type=RobustnessTestLoop`` (options of
@@ -23,7 +25,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmsemdenoise  # noqa: F401 (enables `mmsemdenoise::` configs and checkpoint loading)
-from mmsemdenoise.engine.checkpoint_fit import checkpoint_state, fit_checkpoint
+from mmsemdenoise.engine.checkpoint_fit import (architecture_for_evaluation, checkpoint_state,
+                                                fit_checkpoint)
 from mmsemdenoise.utils import is_shipped_name
 from mmsemdenoise.utils.cli import (KNOWN_ERRORS, add_common_args, add_trust_arg, fail,
                                     load_config, trust_run_checkpoints)
@@ -58,11 +61,16 @@ def main(argv=None) -> dict:
         cfg.load_from = checkpoint
         if args.trust_checkpoint:
             trust_run_checkpoints(cfg)
+        link = (cfg.get('model') or {}).get('denoiser_checkpoint')
+        taken = architecture_for_evaluation(cfg, checkpoint, trust=args.trust_checkpoint)
         state = checkpoint_state(checkpoint)
     except KNOWN_ERRORS as error:
         fail('test.py', error)
     init_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)
+    if taken is not None:
+        runner.logger.info(f'model.denoiser_checkpoint {link} is not there: the denoiser is '
+                           f'built with the architecture the checkpoint carries, {taken}')
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     try:
         fit_checkpoint(model, state, checkpoint, strict=not args.non_strict)

@@ -17,6 +17,10 @@ before any data is loaded, closes both holes:
   is named in a :class:`~mmsemdenoise.utils.CheckpointMismatchError` (``strict``, the default)
   or in a warning (``strict=False``, ``--non-strict``). Keys the model does not have are only
   logged.
+
+Before that, :func:`architecture_for_evaluation` lets a stage-2 config build its denoiser when
+the stage-1 file its ``denoiser_checkpoint`` names (the source of the architecture) is not there:
+the evaluated checkpoint carries the architecture too, and the denoiser's weights come from it.
 """
 import logging
 import zipfile
@@ -24,15 +28,70 @@ from typing import Dict, List, Mapping, Optional
 
 import torch
 import torch.nn as nn
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mmsemdenoise.models.denoisers.architecture import carried_architecture
 from mmsemdenoise.utils.checkpoint import load_checkpoint_file
+from mmsemdenoise.utils.model_zoo import is_shipped_name
 from mmsemdenoise.utils.weights import (CheckpointMismatchError, LoadReport, load_weights,
                                         resolve_checkpoint, state_dict_of)
 
 #: Parts of a cascade and the config argument that holds their own weights.
 PART_CHECKPOINTS = (('task_model', 'task_checkpoint'), ('denoiser', 'denoiser_checkpoint'))
+
+
+def architecture_for_evaluation(cfg: Config, checkpoint: str,
+                                trust: bool = False) -> Optional[dict]:
+    """Take the denoiser's architecture from the evaluated checkpoint when the config's source of
+    it is not there; ``cfg.model.denoiser`` is set to it.
+
+    A config that declares no ``model.denoiser`` builds the denoiser with the architecture its
+    ``model.denoiser_checkpoint`` carries (a stage-2 config names its stage-1 run). Evaluation
+    loads no weights from that file (the checkpoint has the denoiser's), so on a machine that has
+    the stage-2 checkpoint but not the stage-1 run, the architecture ``checkpoint`` carries is
+    used (``meta['model_cfg']``, written by :class:`~mmsemdenoise.engine.DenoiserArchitectureHook`,
+    or a shipped name's metafile config).
+
+    Args:
+        cfg (Config): The run's config (``--cfg-options`` applied); changed in place.
+        checkpoint (str): The checkpoint to evaluate (a file, URL or shipped name).
+        trust (bool): Read files that need classes outside the allowlist
+            (``--trust-checkpoint``). Defaults to False.
+
+    Returns:
+        dict, optional: The architecture now in ``cfg.model.denoiser``; None when nothing was
+        needed (the config declares a denoiser or names no local ``denoiser_checkpoint``, or
+        that file is there).
+
+    Raises:
+        FileNotFoundError: If the ``denoiser_checkpoint`` is missing and ``checkpoint`` carries
+            no architecture either (one line naming both and what to add).
+    """
+    model = cfg.get('model')
+    if not isinstance(model, Mapping) or model.get('denoiser'):
+        return None
+    link = model.get('denoiser_checkpoint')
+    if not isinstance(link, str) or not link or '://' in link or is_shipped_name(link):
+        return None  # none, or not a local file: nothing a machine may lack
+    try:
+        carried_architecture(link, trust)
+        return None  # there: the model takes the architecture from it as usual
+    except FileNotFoundError as error:
+        missing = ' '.join(str(error).split())
+    try:
+        architecture = carried_architecture(checkpoint, trust)
+    except FileNotFoundError:  # it names the same missing file as its own source
+        architecture = None
+    if architecture is None:
+        raise FileNotFoundError(
+            f"the denoiser's architecture: model.denoiser_checkpoint is not there ({missing}) "
+            f"and the checkpoint {checkpoint} carries none of its own (no meta['model_cfg']; "
+            'checkpoints written before DenoiserArchitectureHook): add model.denoiser=dict('
+            'type=...), e.g. --cfg-options model.denoiser.type=ThreeScaleDenoiser')
+    model.denoiser = architecture
+    return architecture
 
 
 def checkpoint_state(checkpoint: str, trust: Optional[bool] = None) -> Dict[str, torch.Tensor]:

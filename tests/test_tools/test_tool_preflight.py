@@ -1,12 +1,15 @@
 """tools/train.py and tools/test.py stop on known mistakes with one line, before any data is
 loaded; tools/test.py evaluates only weights it loaded (a cascade's task model from the config's
-``task_checkpoint`` when the checkpoint has none)."""
+``task_checkpoint`` when the checkpoint has none), and evaluates a stage-2 checkpoint where the
+stage-1 run its config names is not there (the checkpoint carries the denoiser's architecture)."""
 import subprocess
 from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 
 from mmsemdenoise.registry import MODELS
 
@@ -100,3 +103,52 @@ def test_denoise_output_path_problems_are_one_line(tmp_path, load_tool):
     assert f'output folder {tmp_path}/file is a file' in message
     message = one_line_error('denoise', [photos, tmp_path / 'file' / 'sub'], load_tool)
     assert f'{tmp_path}/file is a file' in message
+
+
+@pytest.mark.slow
+def test_test_tool_reads_the_architecture_of_the_tested_checkpoint(tmp_path, load_tool,
+                                                                   make_camvid,
+                                                                   save_task_checkpoint):
+    """A user with the stage-2 checkpoint only: the config's denoiser_checkpoint (the stage-1
+    run, the source of the architecture) is missing, so the architecture comes from the file
+    being tested (its meta['model_cfg']); a file without it gets one line naming what to add."""
+    data = make_camvid(tmp_path / 'CamVid', n_train=2, n_val=1)
+    first = tmp_path / 's1.pth'
+    init_default_scope('mmsemdenoise')
+    small = dict(type='ThreeScaleDenoiser', base_channels=8)
+    denoiser = MODELS.build(small)
+    torch.save({'meta': {'model_cfg': small},  # as a converter writes it
+                'state_dict': {f'denoiser.{k}': v for k, v in denoiser.state_dict().items()}},
+               first)
+    task = save_task_checkpoint(str(CASCADE.relative_to(REPO)), tmp_path / 'task.pth')
+    # stage 2: one iteration of a real run of the shipped config, which declares no denoiser
+    cfg = Config.fromfile(str(CASCADE))
+    assert 'denoiser' not in cfg.model
+    cfg.work_dir = str(tmp_path / 'stage2')
+    cfg.model.update(denoiser_checkpoint=str(first), task_checkpoint=task)
+    cfg.train_cfg.max_iters = 1
+    cfg.train_dataloader.batch_size = 1
+    cfg.train_dataloader.dataset.data_root = str(data)
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    Runner.from_cfg(cfg).train()
+    stage2 = tmp_path / 'stage2' / 'iter_1.pth'
+    first.unlink()  # the stage-1 run is not on this machine
+
+    opts = [f'model.denoiser_checkpoint={first}', f'model.task_checkpoint={task}',
+            f'test_dataloader.dataset.data_root={data}', 'test_dataloader.num_workers=0',
+            'test_dataloader.persistent_workers=False']
+    metrics = load_tool('test').main([str(a) for a in [
+        CASCADE, stage2, '--work-dir', tmp_path / 'test', '--cfg-options', *opts]])
+    assert 'mIoU' in metrics and 'denoise/psnr' in metrics
+    log = '\n'.join(p.read_text() for p in (tmp_path / 'test').glob('*/*.log'))
+    assert f'model.denoiser_checkpoint {first} is not there' in log, log[-2000:]
+    # a stage-2 file written without DenoiserArchitectureHook: its meta['cfg'] names the
+    # missing stage 1 only
+    old = torch.load(stage2, map_location='cpu', weights_only=True)
+    del old['meta']['model_cfg']
+    torch.save(old, tmp_path / 'old.pth')
+    message = one_line_error('test', [CASCADE, tmp_path / 'old.pth', '--work-dir',
+                                      tmp_path / 'test', '--cfg-options', *opts], load_tool)
+    assert str(first) in message and 'carries none of its own' in message
+    assert 'model.denoiser.type=ThreeScaleDenoiser' in message
