@@ -85,7 +85,7 @@ def test_camvid_cascade_trains_and_tests(tmp_path, read_scalars, config, make_ca
     opts = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
             'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
             'train_dataloader.batch_size=2', f'model.task_checkpoint={task_ckpt}',
-            'model.denoiser_checkpoint=None', 'model.denoiser.type=ThreeScaleDenoiser', 
+            'model.denoiser_checkpoint=None', 'model.denoiser.type=ThreeScaleDenoiser',
             'model.denoiser.base_channels=8']
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [f'{loader}.dataset.data_root={data}', *loader_options(loader)]

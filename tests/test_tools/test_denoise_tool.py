@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = [sys.executable, str(REPO / 'tools/denoise.py')]
@@ -72,10 +73,14 @@ def test_usage_errors_are_named(tmp_path):
     src = tmp_path / 'in'
     src.mkdir()
     cv2.imwrite(str(src / 'a.png'), np.zeros((8, 8, 3), np.uint8))
+    bare = tmp_path / 'bare.pth'
+    torch.save({'conv.weight': torch.zeros(1)}, bare)  # a state dict: no architecture in it
     for args, message in [
         ((str(src), str(src)), 'holds the inputs'),
         ((str(src), str(tmp_path / 'out'), '--checkpoint', str(tmp_path / 'model.pth')),
-         'must be a shipped name'),
+         f'checkpoint file not found: {tmp_path / "model.pth"}'),
+        ((str(src), str(tmp_path / 'out'), '--checkpoint', str(bare)),
+         f'checkpoint {bare} carries no denoiser architecture'),
         ((str(src), str(tmp_path / 'out'), '--config', str(REPO / 'configs/denoise/official/'
                                                          'ffdnet-color_cbsd68.py')),
          'untrained weights'),
