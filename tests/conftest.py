@@ -55,11 +55,13 @@ def load_tool() -> Callable[[str], SimpleNamespace]:
 
 @pytest.fixture(scope='session')
 def run_python() -> Callable[..., subprocess.CompletedProcess]:
-    """``run_python([script, *args], cwd)``: run with this interpreter on one thread; fails the
-    test with the tails of stdout/stderr when the exit status is not 0."""
+    """``run_python([script, *args], cwd)``: run with this interpreter on one thread and the
+    checkout on ``PYTHONPATH`` (its package, not an older install: a script's own folder, not
+    ``cwd``, is what Python puts first); fails the test with the tails of stdout/stderr when the
+    exit status is not 0."""
 
     def run(args: List[str], cwd: Path) -> subprocess.CompletedProcess:
-        env = dict(os.environ, OMP_NUM_THREADS='1')
+        env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO_ROOT))
         proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, \
