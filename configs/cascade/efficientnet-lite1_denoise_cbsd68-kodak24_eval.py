@@ -9,12 +9,11 @@
 #       --variant NAME=CHECKPOINT ... --sigmas 0 15 30 45 60
 _base_ = ['./efficientnet-lite0_denoise-blind-labelfree_bsd400_cpu.py']
 
-arch, crop = 'l1', 240
-model = dict(task_model=dict(backbone=dict(arch=arch)),
-             task_checkpoint=f'checkpoints/efficientnet-{arch.replace("l", "lite")}_3rdparty_in1k.pth')
+model = dict(task_model=dict(backbone=dict(arch='l1')),
+             task_checkpoint='checkpoints/efficientnet-lite1_3rdparty_in1k.pth')
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mmpretrain.EfficientNetCenterCrop', crop_size=crop, crop_padding=32,
+    dict(type='mmpretrain.EfficientNetCenterCrop', crop_size=240, crop_padding=32,
          interpolation='bicubic'),
     dict(type='mmpretrain.PackInputs'),
 ]

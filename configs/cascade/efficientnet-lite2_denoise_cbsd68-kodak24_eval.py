@@ -3,17 +3,11 @@
 #       checkpoints/efficientnet-lite2_3rdparty_in1k.pth
 _base_ = ['./efficientnet-lite1_denoise_cbsd68-kodak24_eval.py']
 
-arch, crop = 'l2', 260
-model = dict(task_model=dict(backbone=dict(arch=arch)),
-             task_checkpoint=f'checkpoints/efficientnet-{arch.replace("l", "lite")}_3rdparty_in1k.pth')
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='mmpretrain.EfficientNetCenterCrop', crop_size=crop, crop_padding=32,
-         interpolation='bicubic'),
-    dict(type='mmpretrain.PackInputs'),
-]
+model = dict(task_model=dict(backbone=dict(arch='l2')),
+             task_checkpoint='checkpoints/efficientnet-lite2_3rdparty_in1k.pth')
+# Lite1's pipeline with Lite2's crop; each dataset of the ConcatDataset takes it
+test_pipeline = [dict(step, crop_size=260) if 'crop_size' in step else step
+                 for step in _base_.test_pipeline]
 val_dataloader = dict(dataset=dict(datasets=[
-    dict(type='CleanImageFolder', data_root=_base_.denoise_root, data_prefix=dict(img_path=folder),
-         pipeline=test_pipeline, test_mode=True)
-    for folder in ('CBSD68', 'Kodak24')]))
+    dict(dataset, pipeline=test_pipeline) for dataset in _base_.val_dataloader.dataset.datasets]))
 test_dataloader = val_dataloader
