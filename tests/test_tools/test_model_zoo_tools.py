@@ -79,15 +79,16 @@ def test_parameters_and_flops_are_counted(load_tool):
 def test_readmes_are_generated_from_the_metafiles(load_tool):
     tool = load_tool('model_zoo/generate_readme')
     readmes = tool.readmes()
-    assert sorted(readmes) == ['configs/denoise/README.md', 'configs/task_models/README.md']
+    assert sorted(readmes) == ['configs/cascade/README.md', 'configs/denoise/README.md',
+                              'configs/task_models/README.md']
     for readme, metafiles in readmes.items():
         assert (REPO / readme).read_text() == tool.generate(readme, metafiles), \
             f'{readme} is stale: run python tools/model_zoo/generate_readme.py'
     assert tool.main(['--check']) == 0
     text = (REPO / 'configs/denoise/README.md').read_text()
     for model in _models():
-        assert f'`{model["Name"]}`' in (REPO / 'configs/denoise/README.md').read_text() + \
-            (REPO / 'configs/task_models/README.md').read_text()
+        assert f'`{model["Name"]}`' in ''.join(
+            (REPO / readme).read_text() for readme in readmes)
     assert "get_model('three-scale_blind_bsd400')" in text
     assert 'python tools/denoise.py INPUT OUT_DIR --checkpoint three-scale_blind_bsd400' in text
     assert '@article{zhang2017beyond' in text

@@ -128,3 +128,44 @@ def test_shipped_fastscnn_miou_is_pinned(repo_root: Path, tmp_path: Path, shared
 
 
 PINNED_FASTSCNN_MIOU = 56.18  # measured 2026-12-05 with the shipped file
+
+
+# The task-guided denoisers of model zoo II (stage 2 over sigma ~ U[0, 60] from the blind one)
+TASK_GUIDED = {
+    'three-scale_fastscnn-joint_camvid': 'configs/cascade/fastscnn_denoise-blind_camvid_cpu.py',
+    'three-scale_fastscnn-labelfree_camvid':
+    'configs/cascade/fastscnn_denoise-blind-labelfree_camvid_cpu.py',
+}
+
+
+@pytest.mark.parametrize('name', sorted(TASK_GUIDED))
+def test_task_guided_denoiser_psnr_is_pinned_on_bundled_photos(repo_root: Path, name: str):
+    """Each task-guided denoiser by name on the bundled photos (runs without ../shared)."""
+    photos = sorted((repo_root / 'mmsemdenoise/demo_data/val').iterdir())[:4]
+    psnr = _psnr_per_sigma(get_model(name), _centre_crops(photos), (0, 30, 60))
+    assert psnr == pytest.approx(PINNED_TASK_GUIDED_BUNDLED[name], abs=0.01), psnr
+
+
+@pytest.mark.parametrize('name', sorted(TASK_GUIDED))
+def test_task_guided_denoiser_miou_is_pinned_on_camvid(repo_root: Path, tmp_path: Path,
+                                                        load_tool, shared_data, name: str):
+    """tools/test.py CONFIG mmsemdenoise://NAME (the task model from the config's
+    task_checkpoint, the shipped Fast-SCNN) on the first 10 CamVid val images at sigma 30."""
+    camvid = shared_data('segment/CamVid')
+    metrics = load_tool('test').main([
+        str(repo_root / TASK_GUIDED[name]), f'mmsemdenoise://{name}', '--work-dir', str(tmp_path),
+        '--cfg-options', f'test_dataloader.dataset.data_root={camvid}',
+        'test_dataloader.dataset.indices=10', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False', 'model.test_noise.sigma=30'])
+    assert metrics['mIoU'] == pytest.approx(PINNED_TASK_GUIDED_MIOU[name], abs=0.01), metrics
+
+
+# measured 2026-12-05 with the shipped files
+PINNED_TASK_GUIDED_BUNDLED = {
+    'three-scale_fastscnn-joint_camvid': {0: 35.2869, 30: 27.7961, 60: 24.6002},
+    'three-scale_fastscnn-labelfree_camvid': {0: 31.285, 30: 27.0069, 60: 24.4002},
+}
+PINNED_TASK_GUIDED_MIOU = {
+    'three-scale_fastscnn-joint_camvid': 55.39,
+    'three-scale_fastscnn-labelfree_camvid': 55.09,
+}
