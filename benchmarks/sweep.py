@@ -1,4 +1,4 @@
-"""Time the CamVid noise sweep: one test epoch per run (before) vs one pass for all runs (after).
+"""Time the CamVid noise sweep: float32 vs the learned denoisers under bfloat16 autocast.
 
 The sweep of docs/results.md: CamVid val, sigmas 0/15/30/45/60, the variants ``noisy``, ``nlm``
 and three learned denoisers (``stage1``, ``joint``, ``labelfree``) in front of a frozen
@@ -7,13 +7,13 @@ Runner. Speed does not depend on the weights, so by default the task model and t
 ``labelfree`` denoisers are seeded random initialisations of the config's architectures (the
 denoiser's: the config's ``model.denoiser`` if it declares one, else the shipped blind denoiser's;
 saved with it as ``meta['model_cfg']``) and ``stage1`` is the shipped blind denoiser (pass ``--task-checkpoint`` / ``--variant`` for trained
-ones). Modes: ``per-run`` (``single_pass=False``: one mmengine test epoch per (variant, sigma),
-float32: the loop as it was), ``single`` (the default loop: one pass, noisy images and clean
-predictions made once), ``single-bf16`` (also the learned denoisers under bfloat16 autocast).
-Prints each mode's wall time and the largest difference of any table value from the first
-mode's table::
+ones). Modes: ``single`` (the loop: one pass over the images, each batch's noisy images and
+clean predictions made once by ``DenoisingCascade.predict_settings``), ``single-bf16`` (also the
+learned denoisers under bfloat16 autocast). Prints each mode's wall time and the largest
+difference of any table value from the first mode's table. Run it on two commits to compare
+loops (docs/benchmarks.md)::
 
-    python benchmarks/sweep.py [--num-images 101] [--modes per-run single single-bf16]
+    python benchmarks/sweep.py [--num-images 101] [--modes single single-bf16]
         [--threads 2] [--batch-size 4] [--out work_dirs/benchmarks/sweep]
 """
 import argparse
@@ -37,9 +37,7 @@ from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 
 CONFIG = 'configs/cascade/fastscnn_denoise_camvid_cpu.py'
 SHIPPED = 'mmsemdenoise://three-scale_blind_bsd400'
-MODES = {'per-run': dict(single_pass=False),
-         'single': dict(single_pass=True),
-         'single-bf16': dict(single_pass=True, inference_dtype='bfloat16')}
+MODES = {'single': dict(), 'single-bf16': dict(inference_dtype='bfloat16')}
 
 
 def random_checkpoints(cfg: Config, out: str) -> Dict[str, str]:

@@ -2,15 +2,13 @@
 
 ``test_cfg = dict(type='RobustnessTestLoop', ...)`` makes ``tools/test.py CONFIG CKPT`` (and
 ``Runner.test()``) evaluate a :class:`~mmsemdenoise.models.cascade.DenoisingCascade` under several
-noise settings and with several denoiser variants and write the report. By default one pass over
-the dataloader feeds every (setting, variant) its own evaluator: each batch is loaded once, its
-seeded noisy images are drawn once per setting, the task predictions on clean images (for
-``predict_clean``) once per batch, and a variant whose task input equals another's (``clean`` and
-``noisy`` at sigma 0) reuses its outputs; ``single_pass=False`` runs one mmengine test epoch per
-(setting, variant) instead (the same tables). The dataloader's sampler splits the images over
-processes (``--launcher pytorch``) and each evaluator's ``evaluate`` collects them, so the tables
-of one and of several processes are the same. Denoisers and test noise are exchanged through the
-cascade's public :meth:`~DenoisingCascade.swapped`; every variant sees the same seeded noisy images.
+noise settings and with several denoiser variants and write the report. The loop is thin: it lists
+the runs (variant, noise) in report order, and for each batch of one pass over the dataloader the
+model's :meth:`~DenoisingCascade.predict_settings` returns every run's predictions (each noise
+drawn once with the per-image seeds, the clean predictions made once, each denoiser run once),
+which feed one evaluator per run. The dataloader's sampler splits the images over processes
+(``--launcher pytorch``) and each evaluator's ``evaluate`` collects them, so the tables of one and
+of several processes are the same.
 """
 import copy
 import os
@@ -35,7 +33,7 @@ from mmsemdenoise.models.denoisers.architecture import carried_architecture
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
 from mmsemdenoise.models.denoisers.loading import load_denoiser
 from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
-from mmsemdenoise.registry import LOOPS
+from mmsemdenoise.registry import LOOPS, MODELS
 from .skipped_files_hook import SKIPPED_KEY
 from .sweep_config import check_sigmas, check_variant
 
@@ -79,11 +77,8 @@ class RobustnessTestLoop(TestLoop):
         num_examples (int): Images per example grid. Defaults to 3.
         example_severities (Sequence[int]): Severities that get example grids. Defaults to (3,).
         out_dir (str, optional): Report folder. Defaults to ``<log_dir>/robustness``.
-        progress (bool): A progress bar (main process): over the batches of the single pass,
-            or over the runs. Defaults to False.
+        progress (bool): A progress bar over the batches (main process). Defaults to False.
         fp16 (bool): Run the model under autocast. Defaults to False.
-        single_pass (bool): One pass over the dataloader for every run (see the module); False:
-            one test epoch per run (slower; for checking). Defaults to True.
         inference_dtype (str, optional): Run the learned denoisers under autocast to this dtype,
             e.g. ``'bfloat16'`` (fast where the device has native bfloat16; PSNR moves by
             < 0.01 dB), with the task model in float32. Defaults to None (float32).
@@ -107,12 +102,10 @@ class RobustnessTestLoop(TestLoop):
                  out_dir: Optional[str] = None,
                  progress: bool = False,
                  fp16: bool = False,
-                 single_pass: bool = True,
                  inference_dtype: Optional[str] = None,
                  denoiser: Optional[dict] = None) -> None:
         super().__init__(runner, dataloader, evaluator, fp16)
         self._evaluator_cfg = evaluator
-        self.single_pass = single_pass
         if inference_dtype is not None and not isinstance(
                 getattr(torch, str(inference_dtype), None), torch.dtype):
             raise ValueError(f'test_cfg.inference_dtype must name a torch dtype, e.g. '
@@ -198,43 +191,47 @@ class RobustnessTestLoop(TestLoop):
         return family == 'clean' or level in self.example_severities
 
     def run(self) -> dict:
-        """Evaluate every run; write the report on the main process; return flat metrics."""
+        """One pass over the dataloader, every run at each batch, each run its own evaluator;
+        write the report on the main process; return the flat metrics."""
         self.runner.call_hook('before_test')
         self.runner.model.eval()
         if self.load_task_checkpoint:
             self.cascade.load_task_weights()
         runs = self._runs()
-        show = self.progress and is_main_process()
-        if show:
+        noises = {}  # noise config -> module, built once
+        for _, _, _, noise in runs:
+            noises.setdefault(repr(noise), None if noise is None else MODELS.build(noise))
+        settings = [(noises[repr(noise)], self.denoisers.get(name))
+                    for name, _, _, noise in runs]
+        evaluators = [self._new_evaluator() for _ in runs]
+        examples: List[List[Example]] = [[] for _ in runs]
+        bar = None
+        if self.progress and is_main_process():
             from tqdm import tqdm
-            # one pass: the bar advances per batch (it stood at 0 until the whole pass ended)
-            bar = tqdm(total=len(self.dataloader) if self.single_pass else len(runs),
-                       desc='robustness', unit='batch' if self.single_pass else 'run')
-        if self.single_pass:
-            results = self._evaluate_all(runs, bar if show else None)
-        else:
-            results = []
-            for run in runs:
-                results.append(self._evaluate_run(*run))
-                if show:
-                    bar.set_postfix(variant=run[0], noise=f'{run[1]} {run[2]}')
-                    bar.update()
-        if show:
+            bar = tqdm(total=len(self.dataloader), desc='robustness', unit='batch')
+        self.runner.call_hook('before_test_epoch')
+        evaluated = 0
+        for idx, data_batch in enumerate(self.dataloader):
+            self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
+            with autocast(enabled=self.fp16):
+                outputs = self.cascade.predict_settings(data_batch, settings,
+                                                        self.inference_dtype)
+            for i, (evaluator, run_outputs) in enumerate(zip(evaluators, outputs)):
+                evaluator.process(data_samples=run_outputs, data_batch=data_batch)
+                if self._wants_examples(runs[i][1], runs[i][2]):
+                    examples[i] += [example_of(sample) for sample in run_outputs
+                                    if len(examples[i]) < self.num_examples]
+            evaluated += len(outputs[0])
+            self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
+                                  outputs=outputs[-1])
+            if bar is not None:
+                bar.update()
+        if bar is not None:
             bar.close()
+        results = self._evaluate(runs, evaluators, examples, all_gather_object(evaluated))
         flat = self._report(results) if is_main_process() else {}
         self.runner.call_hook('after_test')
         return flat
-
-    def _evaluate_run(self, name: str, family: str, level, noise: Optional[dict]) -> tuple:
-        """One test epoch of one (variant, noise): the report's ``(name, family, level,
-        metrics, examples)``."""
-        print_log(f'robustness run: variant {name}, noise {family} {level}', logger='current')
-        with self.cascade.swapped(denoiser=self.denoisers.get(name), test_noise=noise):
-            metrics, examples, counts = self._evaluate(self._wants_examples(family, level))
-        # how the sampler split the images: [n] in one process, [n/2, n/2] in two
-        print_log(f'robustness run: images evaluated per process {counts} of '
-                  f'{len(self.dataloader.dataset)}', logger='current')
-        return name, family, level, scalars(metrics), examples
 
     def _new_evaluator(self):
         """An evaluator of the config's metrics with its own (empty) state."""
@@ -246,32 +243,11 @@ class RobustnessTestLoop(TestLoop):
             evaluator.dataset_meta = self.dataloader.dataset.metainfo
         return evaluator
 
-    def _evaluate_all(self, runs: List[tuple], bar=None) -> list:
-        """Every run in one pass over the dataloader, each with its own evaluator."""
-        evaluators = [self._new_evaluator() for _ in runs]
-        examples: List[List[Example]] = [[] for _ in runs]
-        noises = {}  # noise config -> module, built once
-        for _, _, _, noise in runs:
-            key = repr(noise)
-            if key not in noises:
-                with self.cascade.swapped(test_noise=noise) as cascade:
-                    noises[key] = cascade.test_noise
-        self.runner.call_hook('before_test_epoch')
-        evaluated = 0
-        for idx, data_batch in enumerate(self.dataloader):
-            self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
-            outputs = self._run_batch(runs, noises, data_batch)
-            for i, (evaluator, run_outputs) in enumerate(zip(evaluators, outputs)):
-                evaluator.process(data_samples=run_outputs, data_batch=data_batch)
-                if self._wants_examples(runs[i][1], runs[i][2]):
-                    examples[i] += [example_of(sample) for sample in run_outputs
-                                    if len(examples[i]) < self.num_examples]
-            evaluated += len(outputs[0])
-            self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
-                                  outputs=outputs[-1])
-            if bar is not None:
-                bar.update()
-        counts = all_gather_object(evaluated)
+    def _evaluate(self, runs: List[tuple], evaluators: list, examples: List[List[Example]],
+                  counts: List[int]) -> list:
+        """Each run's metrics (collected over processes) and first examples: the report's
+        ``(name, family, level, metrics, examples)``. ``counts``: images evaluated by each
+        process (padding of the sampler included)."""
         results = []
         for (name, family, level, _), evaluator, kept in zip(runs, evaluators, examples):
             print_log(f'robustness run: variant {name}, noise {family} {level}; images '
@@ -279,91 +255,11 @@ class RobustnessTestLoop(TestLoop):
                       logger='current')
             metrics = evaluator.evaluate(len(self.dataloader.dataset))
             self.runner.call_hook('after_test_epoch', metrics=metrics)
-            metrics.pop(SKIPPED_KEY, None)
+            metrics.pop(SKIPPED_KEY, None)  # reported once for all runs, not as a column
             if self._wants_examples(family, level):
                 kept = _gather_examples(kept, self.num_examples)
             results.append((name, family, level, scalars(metrics), kept))
         return results
-
-    @torch.no_grad()
-    def _run_batch(self, runs: List[tuple], noises: dict, data_batch) -> List[list]:
-        """The outputs of every run on one batch (what ``test_step`` would give each)."""
-        with autocast(enabled=self.fp16):  # the cascade's: a DDP wrapper has no preprocessor
-            data = self.cascade.data_preprocessor(data_batch, False)
-        inputs, samples = data['inputs'], data.get('data_samples')
-        if isinstance(inputs, list):  # sizes differ: one image at a time
-            per_image = [self._run_images(runs, noises, img[None],
-                                          None if samples is None else [samples[i]])
-                         for i, img in enumerate(inputs)]
-            return [[out for image in per_image for out in image[r]] for r in range(len(runs))]
-        return self._run_images(runs, noises, inputs, samples)
-
-    def _run_images(self, runs: List[tuple], noises: dict, inputs: torch.Tensor,
-                    samples: Optional[list]) -> List[list]:
-        cascade = self.cascade
-        noisy = {}  # noise -> (noisy, level), drawn once per batch
-        references = None
-        if cascade.predict_clean and cascade.task_model is not None:
-            with autocast(enabled=self.fp16):
-                references = cascade.clean_predictions(inputs, samples)
-        done: List[tuple] = []  # (noisy, denoised, outputs) of earlier runs
-        outputs = []
-        for name, _, _, noise in runs:
-            key = repr(noise)
-            with cascade.swapped(denoiser=self.denoisers.get(name), test_noise=noises[key]):
-                if key not in noisy:
-                    noisy[key] = cascade.test_noisy(inputs, samples)
-                images, level = noisy[key]
-                with autocast(enabled=self.fp16):
-                    denoised = self._denoise(images, level)
-                    same = next((out for n, d, out in done if d.shape == denoised.shape
-                                 and torch.equal(n, images) and torch.equal(d, denoised)), None)
-                    if same is None:
-                        out = cascade.predict_denoised(inputs, images, denoised,
-                                                       copy.deepcopy(samples), references)
-                        done.append((images, denoised, out))
-                    else:  # the same task input as an earlier run: the same outputs
-                        out = copy.deepcopy(same)
-            outputs.append(out)
-        return outputs
-
-    def _denoise(self, noisy: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
-        """The current denoiser, under autocast to ``inference_dtype`` if set (learned ones)."""
-        denoiser = self.cascade.denoiser
-        if self.inference_dtype is None or denoiser is None or isinstance(
-                denoiser, ClassicalDenoiser):
-            return self.cascade.denoise(noisy, level)
-        with torch.autocast(device_type=noisy.device.type, dtype=self.inference_dtype):
-            return self.cascade.denoise(noisy, level).float()
-
-    def _evaluate(self, keep_examples: bool) -> tuple:
-        """One test epoch: metrics, (gathered over processes) the first example images and the
-        number of images each process evaluated (by rank; padding of the sampler included)."""
-        self.runner.call_hook('before_test_epoch')
-        examples: List[Example] = []
-        evaluated = 0
-        for idx, data_batch in enumerate(self.dataloader):
-            outputs = self._run_iter(idx, data_batch)
-            evaluated += len(outputs)
-            if keep_examples:
-                examples += [example_of(sample) for sample in outputs
-                             if len(examples) < self.num_examples]
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        metrics.pop(SKIPPED_KEY, None)  # reported once for all runs, not as a table column
-        if keep_examples:
-            examples = _gather_examples(examples, self.num_examples)
-        return metrics, examples, all_gather_object(evaluated)
-
-    @torch.no_grad()
-    def _run_iter(self, idx: int, data_batch) -> list:
-        self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
-        with autocast(enabled=self.fp16):
-            outputs = self.runner.model.test_step(data_batch)
-        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
-        self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
-                              outputs=outputs)
-        return outputs
 
     def _report(self, results: list) -> Dict[str, float]:
         """Write the report files and log the tables; the flat metrics for ``Runner.test``."""

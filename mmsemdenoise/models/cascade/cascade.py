@@ -13,7 +13,7 @@ Without a task model (or with ``task_weight=0``) it is stage-1 denoiser training
 import contextlib
 import copy
 import warnings
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -24,6 +24,7 @@ from mmengine.structures import BaseDataElement
 from mmsemdenoise.registry import MODELS
 from mmsemdenoise.utils.weights import load_weights
 from ..denoisers.architecture import portable_architecture, resolve_architecture
+from ..denoisers.classical import ClassicalDenoiser
 from ..losses import distillation_loss
 from .flow import add_noise, denoise, image_seeds, to_task_batch
 from .frozen_task import freeze
@@ -33,6 +34,8 @@ ModuleCfg = Union[dict, nn.Module, None]
 TASK_TARGETS = ('labels', 'clean_prediction')
 #: Default of :meth:`DenoisingCascade.swapped`: leave that part as it is.
 KEEP = object()
+#: One setting of :meth:`DenoisingCascade.predict_settings`: (test noise, denoiser).
+Setting = Tuple[Optional[nn.Module], Optional[nn.Module]]
 
 
 def _build(cfg: ModuleCfg) -> Optional[nn.Module]:
@@ -234,17 +237,21 @@ class DenoisingCascade(BaseModel):
         try:
             if denoiser is not KEEP:
                 self.denoiser_cfg = None  # a module: its config is not known
-                if denoiser is not None:
-                    param = next(self.parameters(), None)
-                    if param is not None:
-                        denoiser = denoiser.to(param.device)
-                    denoiser = denoiser.to(memory_format=self.memory_format)
-                self.denoiser = denoiser
+                self.denoiser = self._placed(denoiser)
             if test_noise is not KEEP:
                 self.test_noise = _build(test_noise)
             yield self
         finally:
             self.denoiser, self.test_noise, self.denoiser_cfg = saved
+
+    def _placed(self, denoiser: Optional[nn.Module]) -> Optional[nn.Module]:
+        """``denoiser`` on the cascade's device, in its memory format."""
+        if denoiser is None:
+            return None
+        param = next(self.parameters(), None)
+        if param is not None:
+            denoiser = denoiser.to(param.device)
+        return denoiser.to(memory_format=self.memory_format)
 
     def train(self, mode: bool = True) -> 'DenoisingCascade':
         """Set the training mode of the denoiser; the task model always stays in eval mode."""
@@ -291,37 +298,96 @@ class DenoisingCascade(BaseModel):
         return self.joint_loss(denoised, clean, task_losses)
 
     def predict(self, inputs: Images, data_samples: Optional[list] = None) -> list:
-        """Seeded test noise -> denoiser -> task prediction; keeps the images for PSNR/SSIM."""
-        if isinstance(inputs, list):  # sizes differ: one image at a time
+        """Seeded test noise -> denoiser -> task prediction; keeps the images for PSNR/SSIM.
+
+        The one setting ``(test_noise, denoiser)`` of :meth:`predict_settings`."""
+        return self._predict_settings(inputs, data_samples,
+                                      [(self.test_noise, self.denoiser)])[0]
+
+    @torch.no_grad()
+    def predict_settings(self,
+                         data: dict,
+                         settings: Sequence[Setting],
+                         denoise_dtype: Optional[torch.dtype] = None) -> List[list]:
+        """One batch, many settings: the predictions of each ``(noise, denoiser)`` pair.
+
+        What :meth:`predict` gives with that test noise and denoiser, for every pair, with each
+        step done once per batch: each noise module draws its seeded noisy images once (the
+        same pixels as :meth:`predict`: one seed per image id), the task model predicts the
+        clean images once (``predict_clean``), each denoiser runs once per noise, and a pair
+        whose task input equals an earlier pair's (``noisy`` and ``clean`` at sigma 0) reuses
+        its predictions. The noise sweep and the corruption benchmark
+        (:class:`~mmsemdenoise.engine.RobustnessTestLoop`) are one call per batch.
+
+        Args:
+            data (dict): A batch of the dataloader, as :meth:`test_step` takes it.
+            settings (Sequence[tuple]): ``(noise, denoiser)`` pairs of modules: ``noise`` None
+                for the clean images, ``denoiser`` None for none (the noisy input goes to the
+                task model). Denoisers are moved to the cascade's device and memory format.
+            denoise_dtype (torch.dtype, optional): Run the learned denoisers (not the
+                classical ones, which work in NumPy) under autocast to this dtype. Defaults to
+                None.
+
+        Returns:
+            list[list]: One list of data samples per pair (``pred_img``/``gt_img``/
+            ``noisy_img`` (3, H, W) in [0, 255], the task prediction, ``clean_prediction``).
+        """
+        data = self.data_preprocessor(data, False)
+        placed = {id(d): self._placed(d) for _, d in settings}
+        settings = [(noise, placed[id(denoiser)]) for noise, denoiser in settings]
+        return self._predict_settings(data['inputs'], data.get('data_samples'), settings,
+                                      denoise_dtype)
+
+    def _predict_settings(self, inputs: Images, data_samples: Optional[list],
+                          settings: Sequence[Setting],
+                          denoise_dtype: Optional[torch.dtype] = None) -> List[list]:
+        """:meth:`predict_settings` on preprocessed (N, 3, H, W) images in [0, 1] (a list of
+        (3, H_i, W_i) when sizes differ: one image at a time)."""
+        if isinstance(inputs, list):
             samples = data_samples or [None] * len(inputs)
-            return [out for img, sample in zip(inputs, samples)
-                    for out in self.predict(img[None], None if sample is None else [sample])]
-        noisy, level = self.test_noisy(inputs, data_samples)
-        denoised = self.denoise(noisy, level)
+            per_image = [self._predict_settings(img[None], None if s is None else [s], settings,
+                                                denoise_dtype)
+                         for img, s in zip(inputs, samples)]
+            return [[out for image in per_image for out in image[i]]
+                    for i in range(len(settings))]
         references = None
         if self.predict_clean and self.task_model is not None:
-            references = self.clean_predictions(inputs, data_samples)
-        return self.predict_denoised(inputs, noisy, denoised, data_samples, references)
+            batch = self._task_batch(inputs, copy.deepcopy(data_samples), training=False)
+            references = self.task_model.predict(batch['inputs'], batch['data_samples'])
+        seeds = self._image_seeds(inputs.shape[0], data_samples)
+        noisy: Dict[int, tuple] = {}  # id(noise) -> (noisy, level), drawn once
+        done: List[tuple] = []  # (noisy, denoised, predictions) of earlier pairs
+        results = []
+        for noise, denoiser in settings:
+            if id(noise) not in noisy:
+                noisy[id(noise)] = self.add_noise(inputs, noise, seeds)
+            images, level = noisy[id(noise)]
+            denoised = self._denoise_as(denoiser, images, level, denoise_dtype)
+            same = next((out for n, d, out in done if d.shape == denoised.shape
+                         and torch.equal(n, images) and torch.equal(d, denoised)), None)
+            if same is not None:  # the same task input as an earlier pair: its predictions
+                results.append(copy.deepcopy(same))
+                continue
+            samples = data_samples if len(settings) == 1 else copy.deepcopy(data_samples)
+            out = self._predictions(inputs, images, denoised, samples, references)
+            done.append((images, denoised, out))
+            results.append(out)
+        return results
 
-    def test_noisy(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> tuple:
-        """The seeded test noise on (N, 3, H, W) clean images in [0, 1]: ``(noisy, level)``,
-        the same for an image whatever its batch (the first step of :meth:`predict`)."""
-        return self.add_noise(inputs, self.test_noise,
-                              self._image_seeds(inputs.shape[0], data_samples))
+    def _denoise_as(self, denoiser: Optional[nn.Module], noisy: torch.Tensor,
+                    level: torch.Tensor, dtype: Optional[torch.dtype]) -> torch.Tensor:
+        """``denoiser`` on (N, 3, H, W) images in [0, 1], under autocast to ``dtype`` if given
+        (learned denoisers only)."""
+        if dtype is None or denoiser is None or isinstance(denoiser, ClassicalDenoiser):
+            return denoise(denoiser, noisy, level, self.memory_format)
+        with torch.autocast(device_type=noisy.device.type, dtype=dtype):
+            return denoise(denoiser, noisy, level, self.memory_format).float()
 
-    def clean_predictions(self, inputs: torch.Tensor, data_samples: Optional[list]) -> list:
-        """The task model's predictions on the (N, 3, H, W) clean images, on copies of the data
-        samples (task heads write their predictions in place); ``clean_prediction`` of
-        :meth:`predict` with ``predict_clean``."""
-        batch = self._task_batch(inputs, copy.deepcopy(data_samples), training=False)
-        return self.task_model.predict(batch['inputs'], batch['data_samples'])
-
-    def predict_denoised(self, clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor,
-                         data_samples: Optional[list] = None,
-                         references: Optional[list] = None) -> list:
-        """The last step of :meth:`predict`: the task prediction on ``denoised`` (clamped to
-        [0, 1]), with ``references`` as ``clean_prediction`` and the images (N, 3, H, W) in
-        [0, 1] kept as ``pred_img``/``gt_img``/``noisy_img`` in [0, 255]."""
+    def _predictions(self, clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor,
+                     data_samples: Optional[list], references: Optional[list]) -> list:
+        """The task prediction on ``denoised`` (clamped to [0, 1]), with ``references`` as
+        ``clean_prediction`` and the images (N, 3, H, W) in [0, 1] kept as
+        ``pred_img``/``gt_img``/``noisy_img`` in [0, 255]."""
         denoised = denoised.float().clamp(0, 1)
         if self.task_model is not None:
             batch = self._task_batch(denoised, data_samples, training=False)
