@@ -46,6 +46,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from mmsemdenoise import register_all_modules
 from mmsemdenoise.models.cascade.flow import to_task_batch
+from mmsemdenoise.models.denoisers.architecture import carried_architecture
 from mmsemdenoise.registry import DATASETS, MODELS
 from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 
@@ -89,6 +90,19 @@ class Step:
 
     prepare: Callable[[dict], object]
     run: Callable[[object], None]
+
+
+SHIPPED_DENOISER = 'mmsemdenoise://three-scale_blind_bsd400'
+
+
+def _architecture(checkpoint: Optional[str]) -> dict:
+    """The denoiser config ``checkpoint`` carries, or the shipped blind denoiser's when the
+    file (a stage-1 work dir) is not there."""
+    try:
+        found = carried_architecture(checkpoint) if checkpoint else None
+    except FileNotFoundError:
+        found = None
+    return found or carried_architecture(SHIPPED_DENOISER)
 
 
 def load_config(path: str) -> Config:
@@ -241,7 +255,10 @@ def build(case: Case, camvid: str, size: Tuple[int, int], batch_size: int,
     cfg = load_config(case.cascade)
     task_cfg = load_config(case.task)
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.update(denoiser_checkpoint=None, task_checkpoint=None)  # random weights
+    # the denoiser's architecture: the config's, else the one its checkpoint carries, else (the
+    # stage-1 run is absent) the paper's net as shipped; then random weights
+    model_cfg.denoiser = model_cfg.get('denoiser') or _architecture(model_cfg.denoiser_checkpoint)
+    model_cfg.update(denoiser_checkpoint=None, task_checkpoint=None)
     task_dp = model_cfg.task_model.get('data_preprocessor') or {}
     if task_dp.get('size'):  # the task model pads to its crop size: to the images' size here
         task_dp['size'] = size
