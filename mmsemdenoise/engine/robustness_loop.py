@@ -200,7 +200,8 @@ class RobustnessTestLoop(TestLoop):
         runs = self._runs()
         noises = {}  # noise config -> module, built once
         for _, _, _, noise in runs:
-            noises.setdefault(repr(noise), None if noise is None else MODELS.build(noise))
+            if repr(noise) not in noises:
+                noises[repr(noise)] = None if noise is None else MODELS.build(noise)
         settings = [(noises[repr(noise)], self.denoisers.get(name))
                     for name, _, _, noise in runs]
         evaluators = [self._new_evaluator() for _ in runs]
