@@ -48,6 +48,7 @@ from mmsemdenoise import register_all_modules
 from mmsemdenoise.models.cascade.flow import to_task_batch
 from mmsemdenoise.models.denoisers.architecture import carried_architecture
 from mmsemdenoise.registry import DATASETS, MODELS
+from mmsemdenoise.structures import ImageBatch
 from mmsemdenoise.utils.device import cpu_has_native_bfloat16
 
 MB = 2 ** 20
@@ -162,7 +163,8 @@ def task_grad_step(cascade: torch.nn.Module, bfloat16: bool, task_float32: bool)
         device = state['pixels'].device.type
         with torch.autocast(device, dtype=torch.bfloat16, enabled=bfloat16):
             batch = to_task_batch(task.data_preprocessor, cascade.data_preprocessor,
-                                  state['pixels'], state['data_samples'], training=True)
+                                  ImageBatch.of(state['pixels']), state['data_samples'],
+                                  training=True)
             loss, _ = task.parse_losses(task.loss(batch['inputs'], batch['data_samples']))
         loss.backward()
         if state['pixels'].grad is None:

@@ -3,6 +3,7 @@
 The whole data flow of the plugin reads top to bottom in :meth:`DenoisingCascade.loss`:
 
     clean    = PixelPreprocessor(batch)             (N, 3, H, W) float RGB in [0, 1]
+                                                    (ImageBatch: groups of one size)
     noisy    = noise(clean)                         same, plus noise level (N,) in sigma/255
     denoised = denoiser(noisy, level)               same, not clamped
     task_in  = task_model.data_preprocessor(...)    the task's own mean/std, channel order, padding
@@ -22,6 +23,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from mmsemdenoise.registry import MODELS
+from mmsemdenoise.structures import ImageBatch, Images
 from mmsemdenoise.utils.weights import load_weights
 from ..denoisers.architecture import portable_architecture, resolve_architecture
 from ..denoisers.classical import ClassicalDenoiser
@@ -29,7 +31,6 @@ from ..losses import distillation_loss
 from .flow import add_noise, denoise, image_seeds, to_task_batch
 from .frozen_task import freeze
 
-Images = Union[torch.Tensor, List[torch.Tensor]]
 ModuleCfg = Union[dict, nn.Module, None]
 TASK_TARGETS = ('labels', 'clean_prediction')
 #: Default of :meth:`DenoisingCascade.swapped`: leave that part as it is.
@@ -276,32 +277,34 @@ class DenoisingCascade(BaseModel):
                 RGB in [0, 255] (denoised, clean, noisy);
                 ``'tensor'`` -> the denoiser's output on ``inputs`` taken as noisy images.
         """
+        batch = ImageBatch.of(inputs)  # the one place the batch's form is decided
         if mode == 'loss':
-            return self.loss(inputs, data_samples)
+            return self.loss(batch, data_samples)
         if mode == 'predict':
-            return self.predict(inputs, data_samples)
+            return self.predict(batch, data_samples)
         if mode == 'tensor':
-            return self.denoise(inputs)
+            return denoise(self.denoiser, batch, None, self.memory_format).to_input_form()
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
-    def loss(self, inputs: Images, data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
+    def loss(self, inputs: Union[ImageBatch, Images],
+             data_samples: Optional[list] = None) -> Dict[str, torch.Tensor]:
         """Training losses: ``loss_rec``, ``loss_task_*`` and logged extras ``task_*``."""
-        clean = inputs
-        n = clean.shape[0] if isinstance(clean, torch.Tensor) else len(clean)
-        noisy, level = self.add_noise(clean, self.noise, self._train_seeds(n, data_samples))
-        denoised = self.denoise(noisy, level)
+        clean = ImageBatch.of(inputs)
+        noisy, level = add_noise(clean, self.noise, self._train_seeds(len(clean), data_samples))
+        denoised = denoise(self.denoiser, noisy, level, self.memory_format)
         task_losses = None
         if self.task_model is not None and self.joint_loss.uses_task:
             with self._task_precision(clean):
-                task_in = _map(lambda x: self._task_dtype(x).clamp(0, 1), denoised)
+                task_in = denoised.map(lambda x: self._task_dtype(x).clamp(0, 1))
                 task_losses = self.task_losses(task_in, clean, data_samples)
         return self.joint_loss(denoised, clean, task_losses)
 
-    def predict(self, inputs: Images, data_samples: Optional[list] = None) -> list:
+    def predict(self, inputs: Union[ImageBatch, Images],
+                data_samples: Optional[list] = None) -> list:
         """Seeded test noise -> denoiser -> task prediction; keeps the images for PSNR/SSIM.
 
         The one setting ``(test_noise, denoiser)`` of :meth:`predict_settings`."""
-        return self._predict_settings(inputs, data_samples,
+        return self._predict_settings(ImageBatch.of(inputs), data_samples,
                                       [(self.test_noise, self.denoiser)])[0]
 
     @torch.no_grad()
@@ -335,125 +338,110 @@ class DenoisingCascade(BaseModel):
         data = self.data_preprocessor(data, False)
         placed = {id(d): self._placed(d) for _, d in settings}
         settings = [(noise, placed[id(denoiser)]) for noise, denoiser in settings]
-        return self._predict_settings(data['inputs'], data.get('data_samples'), settings,
-                                      denoise_dtype)
+        return self._predict_settings(ImageBatch.of(data['inputs']), data.get('data_samples'),
+                                      settings, denoise_dtype)
 
-    def _predict_settings(self, inputs: Images, data_samples: Optional[list],
+    def _predict_settings(self, batch: ImageBatch, data_samples: Optional[list],
                           settings: Sequence[Setting],
                           denoise_dtype: Optional[torch.dtype] = None) -> List[list]:
-        """:meth:`predict_settings` on preprocessed (N, 3, H, W) images in [0, 1] (a list of
-        (3, H_i, W_i) when sizes differ: one image at a time)."""
-        if isinstance(inputs, list):
-            samples = data_samples or [None] * len(inputs)
-            per_image = [self._predict_settings(img[None], None if s is None else [s], settings,
-                                                denoise_dtype)
-                         for img, s in zip(inputs, samples)]
-            return [[out for image in per_image for out in image[i]]
-                    for i in range(len(settings))]
+        """:meth:`predict_settings` on preprocessed images in [0, 1]."""
         references = None
         if self.predict_clean and self.task_model is not None:
-            batch = self._task_batch(inputs, copy.deepcopy(data_samples), training=False)
-            references = self.task_model.predict(batch['inputs'], batch['data_samples'])
-        seeds = self._image_seeds(inputs.shape[0], data_samples)
+            references = self._task_predictions(batch, copy.deepcopy(data_samples))
+        seeds = image_seeds(data_samples, len(batch), self.eval_seed)
         noisy: Dict[int, tuple] = {}  # id(noise) -> (noisy, level), drawn once
         done: List[tuple] = []  # (noisy, denoised, predictions) of earlier pairs
         results = []
         for noise, denoiser in settings:
             if id(noise) not in noisy:
-                noisy[id(noise)] = self.add_noise(inputs, noise, seeds)
+                noisy[id(noise)] = add_noise(batch, noise, seeds)
             images, level = noisy[id(noise)]
             denoised = self._denoise_as(denoiser, images, level, denoise_dtype)
-            same = next((out for n, d, out in done if d.shape == denoised.shape
-                         and torch.equal(n, images) and torch.equal(d, denoised)), None)
+            same = next((out for n, d, out in done if n.equal(images) and d.equal(denoised)),
+                        None)
             if same is not None:  # the same task input as an earlier pair: its predictions
                 results.append(copy.deepcopy(same))
                 continue
             samples = data_samples if len(settings) == 1 else copy.deepcopy(data_samples)
-            out = self._predictions(inputs, images, denoised, samples, references)
+            out = self._predictions(batch, images, denoised, samples, references)
             done.append((images, denoised, out))
             results.append(out)
         return results
 
-    def _denoise_as(self, denoiser: Optional[nn.Module], noisy: torch.Tensor,
-                    level: torch.Tensor, dtype: Optional[torch.dtype]) -> torch.Tensor:
-        """``denoiser`` on (N, 3, H, W) images in [0, 1], under autocast to ``dtype`` if given
-        (learned denoisers only)."""
+    def _denoise_as(self, denoiser: Optional[nn.Module], noisy: ImageBatch,
+                    level: torch.Tensor, dtype: Optional[torch.dtype]) -> ImageBatch:
+        """``denoiser`` on images in [0, 1], under autocast to ``dtype`` if given (learned
+        denoisers only)."""
         if dtype is None or denoiser is None or isinstance(denoiser, ClassicalDenoiser):
             return denoise(denoiser, noisy, level, self.memory_format)
-        with torch.autocast(device_type=noisy.device.type, dtype=dtype):
-            return denoise(denoiser, noisy, level, self.memory_format).float()
+        with torch.autocast(device_type=noisy.reference.device.type, dtype=dtype):
+            denoised = denoise(denoiser, noisy, level, self.memory_format)
+        return denoised.map(lambda x: x.float())
 
-    def _predictions(self, clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor,
+    def _task_predictions(self, images: ImageBatch, data_samples: Optional[list]) -> list:
+        """The frozen task model's predictions on images in [0, 1], one call per group of one
+        size (a task model predicts on one size per call)."""
+        groups = images.split(data_samples) if data_samples else [None] * len(images.groups)
+        results = []
+        for group, samples in zip(images.groups, groups):
+            batch = to_task_batch(self.task_model.data_preprocessor, self.data_preprocessor,
+                                  ImageBatch([group]), samples, training=False)
+            results.extend(self.task_model.predict(batch['inputs'], batch['data_samples']))
+        return results
+
+    def _predictions(self, clean: ImageBatch, noisy: ImageBatch, denoised: ImageBatch,
                      data_samples: Optional[list], references: Optional[list]) -> list:
         """The task prediction on ``denoised`` (clamped to [0, 1]), with ``references`` as
-        ``clean_prediction`` and the images (N, 3, H, W) in [0, 1] kept as
-        ``pred_img``/``gt_img``/``noisy_img`` in [0, 255]."""
-        denoised = denoised.float().clamp(0, 1)
+        ``clean_prediction`` and the images in [0, 1] kept as ``pred_img``/``gt_img``/
+        ``noisy_img`` (3, H, W) in [0, 255]."""
+        denoised = denoised.map(lambda x: x.float().clamp(0, 1))
         if self.task_model is not None:
-            batch = self._task_batch(denoised, data_samples, training=False)
-            results = self.task_model.predict(batch['inputs'], batch['data_samples'])
+            results = self._task_predictions(denoised, data_samples)
             for result, reference in zip(results, references or []):
                 result.clean_prediction = reference
         else:
-            results = data_samples or [BaseDataElement() for _ in range(clean.shape[0])]
-        for result, pred, gt, noise in zip(results, denoised, clean, noisy):
+            results = data_samples or [BaseDataElement() for _ in range(len(clean))]
+        for result, pred, gt, noise in zip(results, denoised.images(), clean.images(),
+                                           noisy.images()):
             result.pred_img = pred.detach() * 255
             result.gt_img = gt * 255
             result.noisy_img = noise.detach() * 255
         return results
 
-    def add_noise(self,
-                  clean: Images,
-                  noise: Optional[nn.Module],
-                  seeds: Optional[Sequence[int]] = None):
-        """Add ``noise`` to clean images; returns ``(noisy, level)``, level (N,) in sigma/255."""
-        return add_noise(clean, noise, seeds)
-
-    def denoise(self, noisy: Images, level: Optional[torch.Tensor] = None) -> Images:
-        """The denoiser on (N, 3, H, W) images in [0, 1]; identity when there is none."""
-        return denoise(self.denoiser, noisy, level, self.memory_format)
-
-    def task_losses(self, denoised: Images, clean: Images, data_samples: Optional[list]) -> dict:
+    def task_losses(self, denoised: ImageBatch, clean: ImageBatch,
+                    data_samples: Optional[list]) -> dict:
         """The frozen task model's losses on the denoised images (gradients reach the denoiser)."""
-        if self.task_target == 'labels':
-            batch = self._task_batch(denoised, data_samples, training=True)
+        if self.task_target == 'labels':  # one call: the task preprocessor pads mixed sizes
+            batch = to_task_batch(self.task_model.data_preprocessor, self.data_preprocessor,
+                                  denoised, data_samples, training=True)
             return self.task_model.loss(batch['inputs'], batch['data_samples'])
-        if isinstance(denoised, list):  # sizes differ: the task model takes one size per batch
-            pairs = [self._distill(d[None], c[None], None if s is None else [s]) for d, c, s in
-                     zip(denoised, clean, data_samples or [None] * len(denoised))]
-            return {'loss_distill': torch.stack(pairs).mean()}
-        return {'loss_distill': self._distill(denoised, clean, data_samples)}
+        samples = denoised.split(data_samples) if data_samples else [None] * len(clean.groups)
+        return {'loss_distill': denoised.image_mean([  # the task model takes one size per call
+            self._distill(d, c, None if s is None else list(s))
+            for d, c, s in zip(denoised.groups, clean.groups, samples)])}
 
     def _distill(self, denoised: torch.Tensor, clean: torch.Tensor,
                  data_samples: Optional[list]) -> torch.Tensor:
+        """KL of the task outputs on (n, 3, H, W) ``denoised`` to those on ``clean``."""
         with torch.no_grad():
             teacher = self._task_logits(clean, data_samples)
         student = self._task_logits(denoised, data_samples)
         return distillation_loss(student, teacher, self.distill_temperature)
 
     # ------------------------------------------------------------- helpers
-    def _task_precision(self, like: Images) -> contextlib.AbstractContextManager:
+    def _task_precision(self, like: ImageBatch) -> contextlib.AbstractContextManager:
         """With ``task_float32``: autocast switched off for the task model."""
         if not self.task_float32:
             return contextlib.nullcontext()
-        ref = like if isinstance(like, torch.Tensor) else like[0]
-        return torch.autocast(ref.device.type, enabled=False)
+        return torch.autocast(like.reference.device.type, enabled=False)
 
     def _task_dtype(self, images: torch.Tensor) -> torch.Tensor:
         return images.float() if self.task_float32 else images
 
-    def _task_batch(self, images: Images, data_samples: Optional[list], training: bool) -> dict:
-        """Hand images in [0, 1] RGB to the task model's own data preprocessor."""
-        return to_task_batch(self.task_model.data_preprocessor, self.data_preprocessor, images,
-                             data_samples, training)
-
-    def _task_logits(self, images: Images, data_samples: Optional[list]) -> torch.Tensor:
-        batch = self._task_batch(images, data_samples, training=False)
+    def _task_logits(self, images: torch.Tensor, data_samples: Optional[list]) -> torch.Tensor:
+        batch = to_task_batch(self.task_model.data_preprocessor, self.data_preprocessor,
+                              ImageBatch([images]), data_samples, training=False)
         return self.task_model(batch['inputs'], batch['data_samples'], mode='tensor')
-
-    def _image_seeds(self, n: int, data_samples: Optional[list]) -> List[int]:
-        """One seed per image from its id (``img_id`` or file name): batch-independent."""
-        return image_seeds(data_samples, n, self.eval_seed)
 
     def _train_seeds(self, n: int, data_samples: Optional[list]) -> Optional[List[int]]:
         """With ``train_noise_seed``: one seed per image from its id and the iteration."""
@@ -466,6 +454,3 @@ class DenoisingCascade(BaseModel):
                                'RuntimeInfoHook); none is set outside a Runner')
         return image_seeds(data_samples, n, self.train_noise_seed, step=step)
 
-
-def _map(fn, images: Images) -> Images:
-    return fn(images) if isinstance(images, torch.Tensor) else [fn(img) for img in images]

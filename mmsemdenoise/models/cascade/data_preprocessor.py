@@ -1,12 +1,10 @@
 """The cascade's data preprocessor: device, float pixels in [0, 1], RGB. Nothing else."""
-from typing import List, Union
+from typing import List
 
 import torch
 from mmengine.model import BaseDataPreprocessor
 
 from mmsemdenoise.registry import MODELS
-
-Images = Union[torch.Tensor, List[torch.Tensor]]
 
 
 @MODELS.register_module()

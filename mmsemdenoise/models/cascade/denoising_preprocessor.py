@@ -19,6 +19,7 @@ from mmengine.model import BaseDataPreprocessor
 from mmengine.registry import MODELS as ROOT_MODELS
 
 from mmsemdenoise.registry import MODELS, SCOPE
+from mmsemdenoise.structures import ImageBatch
 from mmsemdenoise.utils.weights import load_weights
 from ..denoisers.architecture import resolve_architecture
 from .data_preprocessor import PixelPreprocessor
@@ -171,16 +172,14 @@ class DenoisingDataPreprocessor(BaseDataPreprocessor):
             dict: The task preprocessor's output on the denoised pixels.
         """
         batch = self.pixels(data)
-        images, samples = batch['inputs'], batch['data_samples']
-        n = images.shape[0] if isinstance(images, torch.Tensor) else len(images)
+        images, samples = ImageBatch.of(batch['inputs']), batch['data_samples']
         level = None
         if self.noise is not None:
-            seeds = None if training else image_seeds(samples, n, self.eval_seed)
+            seeds = None if training else image_seeds(samples, len(images), self.eval_seed)
             images, level = add_noise(images, self.noise, seeds)
         elif self.noise_level is not None:
-            level = torch.full((n, ), self.noise_level / 255, device=self.device)
+            level = torch.full((len(images), ), self.noise_level / 255, device=self.device)
         with torch.no_grad():
             denoised = denoise(self.denoiser, images, level, self.memory_format)
-        denoised = (denoised.float().clamp(0, 1) if isinstance(denoised, torch.Tensor) else
-                    [img.float().clamp(0, 1) for img in denoised])
+        denoised = denoised.map(lambda x: x.float().clamp(0, 1))
         return to_task_batch(self.task_preprocessor, self.pixels, denoised, samples, training)

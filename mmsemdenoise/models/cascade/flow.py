@@ -3,14 +3,15 @@
 :class:`DenoisingCascade` (training, evaluation) and :class:`DenoisingDataPreprocessor` (the
 denoiser in front of an unchanged task model) run the same steps on the same value ranges:
 
+    clean    = ImageBatch.of(inputs)                N RGB images in [0, 1], groups of one size
     seeds    = image_seeds(data_samples, n, base)   one seed per image, from its id
-    noisy    = add_noise(clean, noise, seeds)       (N, 3, H, W) RGB in [0, 1], level (N,)
+    noisy    = add_noise(clean, noise, seeds)       same form, level (N,) in sigma / 255
     denoised = denoise(denoiser, noisy, level)      same shape, not clamped
     batch    = to_task_batch(task_dp, pixels, ...)  back to the pipeline's 0-255 pixels, then the
                                                     task model's own data preprocessor
 """
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -18,8 +19,7 @@ from mmengine.model import BaseDataPreprocessor
 
 from ..noise import image_seed
 from .data_preprocessor import PixelPreprocessor
-
-Images = Union[torch.Tensor, List[torch.Tensor]]
+from mmsemdenoise.structures import ImageBatch
 
 
 def image_seeds(data_samples: Optional[Sequence],
@@ -52,53 +52,54 @@ def image_seeds(data_samples: Optional[Sequence],
     return [image_seed(key, base_seed) for key in keys]
 
 
-def add_noise(clean: Images,
+def add_noise(clean: ImageBatch,
               noise: Optional[nn.Module],
-              seeds: Optional[Sequence[int]] = None) -> Tuple[Images, torch.Tensor]:
-    """Add ``noise`` to (N, 3, H, W) images in [0, 1] (or a list of (3, H_i, W_i)).
+              seeds: Optional[Sequence[int]] = None) -> Tuple[ImageBatch, torch.Tensor]:
+    """Add ``noise`` to images in [0, 1], one call per group of one size.
+
+    Args:
+        clean (ImageBatch): N RGB images in [0, 1].
+        noise (nn.Module, optional): A noise model; None adds none.
+        seeds (Sequence[int], optional): One seed per image; None draws from the global
+            generator.
 
     Returns:
-        tuple: ``(noisy, level)``, noisy like ``clean``, level (N,) in sigma / 255 (zeros
-        without noise). ``seeds=None`` draws from the global generator.
+        tuple: ``(noisy, level)``: noisy like ``clean``, level (N,) in sigma / 255 (zeros
+        without noise).
     """
     if noise is None:
-        n = clean.shape[0] if isinstance(clean, torch.Tensor) else len(clean)
-        ref = clean if isinstance(clean, torch.Tensor) else clean[0]
-        return clean, ref.new_zeros(n)
-    if isinstance(clean, torch.Tensor):
-        return noise(clean, seeds)
-    pairs = [noise(img[None], None if seeds is None else [seeds[i]])
-             for i, img in enumerate(clean)]
-    return [p[0][0] for p in pairs], torch.cat([p[1] for p in pairs])
+        return clean, clean.reference.new_zeros(len(clean))
+    group_seeds = clean.split(seeds) if seeds is not None else [None] * len(clean.groups)
+    pairs = [noise(group, None if s is None else list(s))
+             for group, s in zip(clean.groups, group_seeds)]
+    return ImageBatch([p[0] for p in pairs], clean.stacked), torch.cat([p[1] for p in pairs])
 
 
 def denoise(denoiser: Optional[nn.Module],
-            noisy: Images,
+            noisy: ImageBatch,
             level: Optional[torch.Tensor] = None,
-            memory_format: torch.memory_format = torch.contiguous_format) -> Images:
-    """``denoiser(noisy, level)`` on (N, 3, H, W) images in [0, 1], one image at a time for a
-    list; identity without a denoiser. The output is not clamped."""
+            memory_format: torch.memory_format = torch.contiguous_format) -> ImageBatch:
+    """``denoiser(noisy, level)`` on images in [0, 1], one call per group of one size (level
+    (N,) in sigma / 255, or None); identity without a denoiser. The output is not clamped."""
     if denoiser is None:
         return noisy
-    if isinstance(noisy, torch.Tensor):
-        return denoiser(noisy.contiguous(memory_format=memory_format), level)
-    return [denoise(denoiser, img[None], None if level is None else level[i:i + 1],
-                    memory_format)[0] for i, img in enumerate(noisy)]
+    levels = noisy.split(level) if level is not None else [None] * len(noisy.groups)
+    return ImageBatch([denoiser(group.contiguous(memory_format=memory_format), group_level)
+                       for group, group_level in zip(noisy.groups, levels)], noisy.stacked)
 
 
 def to_task_batch(task_preprocessor: BaseDataPreprocessor,
                   pixels: PixelPreprocessor,
-                  images: Images,
+                  images: ImageBatch,
                   data_samples: Optional[list],
                   training: bool) -> dict:
     """Hand RGB images in [0, 1] to a task model's own data preprocessor, as the pipeline's
-    0-255 pixels in the pipeline's channel order (what ``pixels`` turned them from).
+    0-255 pixels in the pipeline's channel order (what ``pixels`` turned them from), as one
+    list of (3, H_i, W_i): the task preprocessor pads and stacks them its own way.
 
     Returns:
         dict: The task preprocessor's output (``inputs`` normalised and padded its way,
         ``data_samples``).
     """
-    to_pipeline = pixels.to_pipeline_format
-    task_inputs = (to_pipeline(images) if isinstance(images, torch.Tensor) else
-                   [to_pipeline(img[None])[0] for img in images])
+    task_inputs = [img for group in images.groups for img in pixels.to_pipeline_format(group)]
     return task_preprocessor(dict(inputs=task_inputs, data_samples=data_samples), training)

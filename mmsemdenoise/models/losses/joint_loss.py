@@ -6,9 +6,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmsemdenoise.registry import MODELS
+from mmsemdenoise.structures import ImageBatch, Images
 
 LossValue = Union[torch.Tensor, list]
-Images = Union[torch.Tensor, List[torch.Tensor]]
 
 
 @MODELS.register_module()
@@ -54,24 +54,24 @@ class JointLoss(nn.Module):
         return self.task_weight > 0
 
     def forward(self,
-                denoised: Images,
-                clean: Images,
+                denoised: Union[ImageBatch, Images],
+                clean: Union[ImageBatch, Images],
                 task_losses: Optional[Dict[str, LossValue]] = None) -> Dict[str, LossValue]:
         """Compute the weighted, named terms.
 
         Args:
-            denoised (Tensor | list[Tensor]): (N, 3, H, W) denoiser output in [0, 1] (not
-                clamped), or a list of (3, H_i, W_i) for a batch of mixed sizes.
-            clean (Tensor | list[Tensor]): the clean images, same layout.
+            denoised (ImageBatch | Tensor | list[Tensor]): The denoiser's output in [0, 1] (not
+                clamped): the cascade's :class:`~mmsemdenoise.structures.ImageBatch`, or
+                (N, 3, H, W), or a list of (3, H_i, W_i) for a batch of mixed sizes.
+            clean (ImageBatch | Tensor | list[Tensor]): The clean images, same layout.
             task_losses (dict, optional): The task model's loss dict. Defaults to None.
 
         Returns:
             dict: ``loss_rec`` and ``loss_task_*`` (to be summed), ``task_*`` (logged only).
         """
-        if isinstance(denoised, torch.Tensor):
-            rec = self.rec_loss(denoised, clean)
-        else:  # mixed sizes: every image counts the same
-            rec = torch.stack([self.rec_loss(d, c) for d, c in zip(denoised, clean)]).mean()
+        denoised, clean = ImageBatch.of(denoised), ImageBatch.of(clean)
+        rec = denoised.image_mean(  # mixed sizes: every image counts the same
+            [self.rec_loss(d, c) for d, c in zip(denoised.groups, clean.groups)])
         losses: Dict[str, LossValue] = {'loss_rec': self.rec_weight * rec}
         for key, value in (task_losses or {}).items():
             if 'loss' in key:

@@ -1,0 +1,3 @@
+from .image_batch import ImageBatch, Images
+
+__all__ = ['ImageBatch', 'Images']
