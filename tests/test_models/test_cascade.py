@@ -335,3 +335,34 @@ work_dir = '{tmp_path / 'work'}'
     model = Runner.from_cfg(cfg).model
     assert type(model.data_preprocessor).__name__ == 'PixelPreprocessor'
     assert type(model.task_model.data_preprocessor).__name__ == 'SegDataPreProcessor'
+
+
+def test_mixed_size_batch_equals_its_images_one_by_one():
+    """One batch form (ImageBatch): a batch of mixed sizes gives each image what that image gets
+    alone, in training (per-image noise seeds, every image counts the same in the loss) and in
+    prediction."""
+    from mmengine.logging import MessageHub
+    MessageHub.get_current_instance().update_info('iter', 3)
+    model = build(cascade_cfg(CLS_MODEL, task_weight=1.0, task_target='clean_prediction',
+                              train_noise_seed=7)).train()
+    batch = cls_batch(n=3)
+    batch['inputs'][1] = batch['inputs'][1][:, :24, :28]
+
+    def part(i):
+        return dict(inputs=batch['inputs'][i:i + 1], data_samples=batch['data_samples'][i:i + 1])
+
+    def losses(data, training):
+        data = model.data_preprocessor(copy.deepcopy(data), training)
+        return model(**data, mode='loss')
+
+    whole = losses(batch, True)
+    alone = [losses(part(i), True) for i in range(3)]
+    for key in ('loss_rec', 'loss_task_loss_distill'):
+        mean = torch.stack([a[key] for a in alone]).mean()
+        assert torch.allclose(whole[key], mean, rtol=1e-6, atol=0), key
+    model.eval()
+    preds = model.test_step(copy.deepcopy(batch))
+    for i in range(3):
+        (pred, ) = model.test_step(copy.deepcopy(part(i)))
+        assert torch.equal(preds[i].pred_img, pred.pred_img)
+        assert torch.equal(preds[i].pred_score, pred.pred_score)
