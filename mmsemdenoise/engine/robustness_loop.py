@@ -24,18 +24,15 @@ from mmengine.runner import TestLoop, autocast
 
 from mmsemdenoise.analysis.examples import Example, example_of
 from mmsemdenoise.analysis.formatting import scalars
-from mmsemdenoise.analysis.robustness_report import (corruptions_in_mpc, summarize,
-                                                     write_robustness_report)
-from mmsemdenoise.analysis.sweep_report import write_report
+from mmsemdenoise.analysis.benchmark_report import write_benchmark_reports
 from mmsemdenoise.datasets.verify import format_bad_files, skipped_files
 from mmsemdenoise.models.cascade import DenoisingCascade
 from mmsemdenoise.models.denoisers.architecture import carried_architecture
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
 from mmsemdenoise.models.denoisers.loading import load_denoiser
-from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 from mmsemdenoise.registry import LOOPS, MODELS
 from .skipped_files_hook import SKIPPED_KEY
-from .sweep_config import check_sigmas, check_variant
+from .sweep_config import check_inference_dtype, check_noise_settings, check_variant
 
 
 @LOOPS.register_module()
@@ -106,25 +103,9 @@ class RobustnessTestLoop(TestLoop):
                  denoiser: Optional[dict] = None) -> None:
         super().__init__(runner, dataloader, evaluator, fp16)
         self._evaluator_cfg = evaluator
-        if inference_dtype is not None and not isinstance(
-                getattr(torch, str(inference_dtype), None), torch.dtype):
-            raise ValueError(f'test_cfg.inference_dtype must name a torch dtype, e.g. '
-                             f"'bfloat16', got {inference_dtype!r}")
-        self.inference_dtype = None if inference_dtype is None else getattr(torch, inference_dtype)
-        if sigmas is None and corruptions is None:
-            corruptions = list(NOISE_CORRUPTIONS)
-        if sigmas is not None:
-            check_sigmas(sigmas, 'test_cfg.sigmas')
-        self.sigmas = [float(s) for s in sigmas or []]
-        self.corruptions = list(corruptions or [])
-        unknown = [c for c in self.corruptions if c not in NOISE_CORRUPTIONS]
-        if unknown:
-            raise ValueError(f'test_cfg.corruptions: unknown {unknown}; '
-                             f'known: {list(NOISE_CORRUPTIONS)}')
-        self.severities = [int(s) for s in severities]
-        if not self.severities or not set(self.severities) <= {1, 2, 3, 4, 5}:
-            raise ValueError(f'test_cfg.severities must lie in 1..5, got {list(severities)}')
-        corruptions_in_mpc(self.corruptions, aggregate)  # checks `aggregate`
+        self.inference_dtype = check_inference_dtype(inference_dtype)
+        self.sigmas, self.corruptions, self.severities = check_noise_settings(
+            sigmas, corruptions, severities, aggregate)
         self.aggregate, self.metric = aggregate, metric
         self.num_examples = num_examples
         self.example_severities = [s for s in example_severities if s in self.severities]
@@ -266,40 +247,9 @@ class RobustnessTestLoop(TestLoop):
         """Write the report files and log the tables; the flat metrics for ``Runner.test``."""
         os.makedirs(self.out_dir, exist_ok=True)
         metainfo = dict(getattr(self.dataloader.dataset, 'metainfo', {}) or {})
-        flat: Dict[str, float] = {}
-        texts = []
-        if self.sigmas:
-            rows, grids = [], {s: {} for s in self.sigmas}
-            for name, family, level, metrics, examples in results:
-                if family != 'gaussian':
-                    continue
-                for sigma in (self.sigmas if level is None else [level]):  # clean: every sigma
-                    rows.append(dict(variant=name, sigma=sigma, **metrics))
-                    grids[sigma][name] = examples
-                    flat.update({f'{name}/sigma{sigma:g}/{k}': v for k, v in metrics.items()})
-            order = ['clean', *self.denoisers]
-            rows.sort(key=lambda r: (order.index(r['variant']), self.sigmas.index(r['sigma'])))
-            texts.append(write_report(rows, grids, metainfo, self.out_dir))
-        if self.corruptions:
-            rows, grids = [], {}
-            for name, family, level, metrics, examples in results:
-                if family == 'gaussian':
-                    continue
-                rows.append(dict(variant=name, noise=family, severity=level, **metrics))
-                flat.update({f'{name}/{family}/{level}/{k}': v for k, v in metrics.items()})
-                if family != 'clean' and level in self.example_severities:
-                    grids.setdefault(family, {}).setdefault(level, {})[name] = examples
-            clean = next(ex for n, f, _, _, ex in results if f == 'clean' and n == 'noisy')
-            for by_severity in grids.values():
-                for by_variant in by_severity.values():
-                    by_variant['clean'] = clean
-            texts.append(write_robustness_report(
-                rows, grids, metainfo, self.out_dir, self.corruptions, self.severities,
-                self.aggregate, self.metric))
-            for name, by_metric in summarize(rows, self.corruptions, self.severities,
-                                             self.aggregate).items():
-                for metric, figures in by_metric.items():
-                    flat.update({f'{name}/{k}/{metric}': v for k, v in figures.items()})
+        flat, texts = write_benchmark_reports(
+            results, list(self.denoisers), self.sigmas, self.corruptions, self.severities,
+            self.example_severities, self.aggregate, self.metric, metainfo, self.out_dir)
         skipped = skipped_files(self.dataloader.dataset)
         flat[SKIPPED_KEY] = len(skipped)
         if skipped:

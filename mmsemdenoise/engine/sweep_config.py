@@ -27,11 +27,14 @@ in ``engine``, below ``apis`` (``.importlinter``); the report writers are in
 """
 import copy
 import os.path as osp
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+import torch
 from mmengine.config import Config
 
+from mmsemdenoise.analysis.robustness_report import corruptions_in_mpc
 from mmsemdenoise.models.denoisers.classical import ClassicalDenoiser
+from mmsemdenoise.models.noise import NOISE_CORRUPTIONS
 from mmsemdenoise.utils.model_zoo import is_shipped_name
 
 CASCADE_TYPES = ('DenoisingCascade', 'mmsemdenoise.DenoisingCascade')
@@ -98,6 +101,49 @@ def check_sigmas(sigmas: Sequence[float], option: str = '--sigmas') -> None:
     if not sigmas or min(sigmas) < 0 or len(set(sigmas)) != len(sigmas):
         raise ValueError(f'{option} must be distinct values >= 0 (0-255 scale), got '
                          f'{list(sigmas)}')
+
+
+def check_noise_settings(sigmas: Optional[Sequence[float]],
+                         corruptions: Optional[Sequence[str]],
+                         severities: Sequence[int],
+                         aggregate: str) -> Tuple[List[float], List[str], List[int]]:
+    """The noise settings of an evaluation, checked (``test_cfg`` keys in the messages).
+
+    Args:
+        sigmas (Sequence[float], optional): Gaussian noise levels (0-255 scale).
+        corruptions (Sequence[str], optional): Noise corruptions; with neither, the four of
+            :data:`~mmsemdenoise.models.noise.NOISE_CORRUPTIONS`.
+        severities (Sequence[int]): Corruption severities, in 1..5.
+        aggregate (str): Which corruptions mPC averages (``'benchmark'`` or ``'all'``).
+
+    Returns:
+        tuple: ``(sigmas, corruptions, severities)`` as lists of float, str, int.
+    """
+    if sigmas is None and corruptions is None:
+        corruptions = list(NOISE_CORRUPTIONS)
+    if sigmas is not None:
+        check_sigmas(sigmas, 'test_cfg.sigmas')
+    corruptions = list(corruptions or [])
+    unknown = [c for c in corruptions if c not in NOISE_CORRUPTIONS]
+    if unknown:
+        raise ValueError(f'test_cfg.corruptions: unknown {unknown}; '
+                         f'known: {list(NOISE_CORRUPTIONS)}')
+    checked = [int(s) for s in severities]
+    if not checked or not set(checked) <= {1, 2, 3, 4, 5}:
+        raise ValueError(f'test_cfg.severities must lie in 1..5, got {list(severities)}')
+    corruptions_in_mpc(corruptions, aggregate)  # checks `aggregate`
+    return [float(s) for s in sigmas or []], corruptions, checked
+
+
+def check_inference_dtype(name: Optional[str]) -> Optional[torch.dtype]:
+    """``test_cfg.inference_dtype`` as a torch dtype (None stays None)."""
+    if name is None:
+        return None
+    dtype = getattr(torch, str(name), None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"test_cfg.inference_dtype must name a torch dtype, e.g. 'bfloat16', "
+                         f'got {name!r}')
+    return dtype
 
 
 def check_cascade_config(cfg: Config) -> None:
