@@ -15,7 +15,6 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-import torch
 import torch.nn as nn
 from mmengine.dist import all_gather_object, is_main_process
 from mmengine.logging import print_log

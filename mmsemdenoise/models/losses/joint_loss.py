@@ -1,5 +1,5 @@
 """The paper's joint loss, L = w_rec * L_rec(denoised, clean) + lambda * L_task."""
-from typing import Dict, List, Optional, Union
+from typing import Dict, Optional, Union
 
 import torch
 import torch.nn as nn
