@@ -11,7 +11,7 @@ steps of :mod:`.flow`, the losses and the predictions then see one type:
 Each step runs once per group, so a same-size batch is one call of the denoiser and a mixed one
 is one call per image, with the same numbers as before the split.
 """
-from typing import Callable, Iterator, List, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -64,8 +64,11 @@ class ImageBatch:
         """``fn`` on each group ((n_g, 3, H_g, W_g) -> same number of images)."""
         return ImageBatch([fn(group) for group in self.groups], self.stacked)
 
-    def split(self, values: Sequence) -> List[Sequence]:
-        """Per-image values (a sequence or an (N, ...) tensor) cut into the groups' slices."""
+    def split(self, values: Optional[Sequence]) -> List[Optional[Sequence]]:
+        """Per-image values (a sequence or an (N, ...) tensor) cut into the groups' slices;
+        None gives None for every group."""
+        if values is None:
+            return [None] * len(self.groups)
         slices, start = [], 0
         for group in self.groups:
             slices.append(values[start:start + group.shape[0]])

@@ -63,3 +63,8 @@ def test_bad_batches_are_refused_with_the_shape():
         ImageBatch.of(torch.zeros(3, 4, 5))
     with pytest.raises(ValueError, match='at least one image'):
         ImageBatch.of([])
+
+
+def test_split_of_nothing_is_nothing_per_group():
+    batch = ImageBatch([torch.zeros(2, 3, 4, 4), torch.zeros(1, 3, 2, 2)], stacked=False)
+    assert batch.split(None) == [None, None]

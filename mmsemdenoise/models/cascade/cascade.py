@@ -381,9 +381,8 @@ class DenoisingCascade(BaseModel):
     def _task_predictions(self, images: ImageBatch, data_samples: Optional[list]) -> list:
         """The frozen task model's predictions on images in [0, 1], one call per group of one
         size (a task model predicts on one size per call)."""
-        groups = images.split(data_samples) if data_samples else [None] * len(images.groups)
         results = []
-        for group, samples in zip(images.groups, groups):
+        for group, samples in zip(images.groups, images.split(data_samples or None)):
             batch = to_task_batch(self.task_model.data_preprocessor, self.data_preprocessor,
                                   ImageBatch([group]), samples, training=False)
             results.extend(self.task_model.predict(batch['inputs'], batch['data_samples']))
@@ -415,10 +414,9 @@ class DenoisingCascade(BaseModel):
             batch = to_task_batch(self.task_model.data_preprocessor, self.data_preprocessor,
                                   denoised, data_samples, training=True)
             return self.task_model.loss(batch['inputs'], batch['data_samples'])
-        samples = denoised.split(data_samples) if data_samples else [None] * len(clean.groups)
         return {'loss_distill': denoised.image_mean([  # the task model takes one size per call
-            self._distill(d, c, None if s is None else list(s))
-            for d, c, s in zip(denoised.groups, clean.groups, samples)])}
+            self._distill(d, c, s) for d, c, s in
+            zip(denoised.groups, clean.groups, denoised.split(data_samples or None))])}
 
     def _distill(self, denoised: torch.Tensor, clean: torch.Tensor,
                  data_samples: Optional[list]) -> torch.Tensor:

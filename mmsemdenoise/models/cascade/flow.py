@@ -69,9 +69,8 @@ def add_noise(clean: ImageBatch,
     """
     if noise is None:
         return clean, clean.reference.new_zeros(len(clean))
-    group_seeds = clean.split(seeds) if seeds is not None else [None] * len(clean.groups)
-    pairs = [noise(group, None if s is None else list(s))
-             for group, s in zip(clean.groups, group_seeds)]
+    pairs = [noise(group, group_seeds)
+             for group, group_seeds in zip(clean.groups, clean.split(seeds))]
     return ImageBatch([p[0] for p in pairs], clean.stacked), torch.cat([p[1] for p in pairs])
 
 
@@ -83,9 +82,9 @@ def denoise(denoiser: Optional[nn.Module],
     (N,) in sigma / 255, or None); identity without a denoiser. The output is not clamped."""
     if denoiser is None:
         return noisy
-    levels = noisy.split(level) if level is not None else [None] * len(noisy.groups)
     return ImageBatch([denoiser(group.contiguous(memory_format=memory_format), group_level)
-                       for group, group_level in zip(noisy.groups, levels)], noisy.stacked)
+                       for group, group_level in zip(noisy.groups, noisy.split(level))],
+                      noisy.stacked)
 
 
 def to_task_batch(task_preprocessor: BaseDataPreprocessor,
