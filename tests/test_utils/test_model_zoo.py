@@ -11,7 +11,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmsemdenoise.apis import get_model, load_denoiser
 from mmsemdenoise.models.noise import GaussianNoise, image_seed
-from mmsemdenoise.utils import load_weights, shipped_names, shipped_path
+from mmsemdenoise.utils import shipped_names, shipped_path
 from mmsemdenoise.utils.model_zoo import export_shipped_weights, file_sha256
 
 BLIND_CONFIG = 'configs/denoise/three-scale_bsd400_blind_cpu-2h.py'
